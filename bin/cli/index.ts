@@ -1,0 +1,44 @@
+import { AppError } from '../../shared/errors';
+import { defaultDataDir } from '../../electron/core/paths';
+import { helpText, parseCommandArgs, UsageError } from './command';
+import type { Command } from './command';
+import { hardware } from './hardware';
+import { serve } from './serve';
+
+const COMMANDS: Command[] = [serve, hardware] as unknown as Command[];
+
+function usage(): string {
+  const rows = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`);
+  return `Usage: architect <command> [options]\n\nCommands:\n${rows.join('\n')}\n\nEvery command takes --data-dir DIR and --help.\n`;
+}
+
+/** Runs one CLI invocation; returns the exit code (0 ok, 1 failed, 2 bad usage). */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`architect: unknown command '${name}'.\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const values = parseCommandArgs(command, rest);
+    if (values.help) {
+      process.stdout.write(helpText(command));
+      return 0;
+    }
+    const dataDir = typeof values['data-dir'] === 'string' ? values['data-dir'] : defaultDataDir();
+    return await command.run({ ...values, 'data-dir': dataDir } as Parameters<Command['run']>[0]);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`architect ${name}: ${error.message}\nSee 'architect ${name} --help'.\n`);
+      return 2;
+    }
+    const message = error instanceof AppError || error instanceof Error ? error.message : String(error);
+    process.stderr.write(`architect ${name}: ${message}\n`);
+    return 1;
+  }
+}

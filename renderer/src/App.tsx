@@ -1,0 +1,41 @@
+import type { ReactElement } from 'react';
+import { useConnection } from './api/client';
+import { SystemPage } from './pages/SystemPage';
+import { PAGES, useNavigation } from './stores/navigation';
+import type { PageId } from './stores/navigation';
+
+const PAGE_VIEWS: Record<PageId, () => ReactElement> = {
+  system: SystemPage,
+};
+
+export function App() {
+  const { page, go } = useNavigation();
+  const lostReason = useConnection((s) => s.lostReason);
+  const Page = PAGE_VIEWS[page];
+  return (
+    <div className="shell">
+      <nav className="sidebar" aria-label="Main">
+        <div className="brand">Architect.AI Studio</div>
+        {PAGES.map((p) => (
+          <button
+            key={p.id}
+            className={p.id === page ? 'nav-item active' : 'nav-item'}
+            aria-current={p.id === page ? 'page' : undefined}
+            onClick={() => go(p.id)}
+          >
+            {p.label}
+          </button>
+        ))}
+      </nav>
+      <main className="content">
+        {lostReason && (
+          <div className="banner error" role="alert">
+            Not connected to the app ({lostReason}). If you use the browser, open the link that
+            <code> architect serve </code>printed: it carries the access token.
+          </div>
+        )}
+        <Page />
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { WireError } from '../errors';
+
+/** The one Electron IPC channel; both directions carry the messages below. */
+export const IPC_CHANNEL = 'architect:rpc';
+
+const Id = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const Name = z.string().min(1).max(200);
+
+export const ClientMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('call'), id: Id, method: Name, args: z.unknown() }),
+  z.object({ type: z.literal('cancel'), id: Id }),
+  z.object({ type: z.literal('subscribe'), id: Id, event: Name }),
+  z.object({ type: z.literal('unsubscribe'), id: Id, event: Name }),
+]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+
+export const CallResult = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), value: z.unknown() }),
+  z.object({ ok: z.literal(false), error: WireError }),
+]);
+export type CallResult = z.infer<typeof CallResult>;
+
+export const ServerMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('result'), id: Id, result: CallResult }),
+  z.object({ type: z.literal('event'), event: Name, payload: z.unknown() }),
+]);
+export type ServerMessage = z.infer<typeof ServerMessage>;
+
+/** The object the Electron preload puts on `window.architect`: one message pipe, nothing more. */
+export interface ArchitectBridge {
+  send(message: ClientMessage): void;
+  /** Returns the function that removes the listener. */
+  onMessage(listener: (message: unknown) => void): () => void;
+}
