@@ -9,7 +9,7 @@ const started = Date.now();
 await Promise.all([
   esbuild({
     ...node,
-    entryPoints: { 'main/index': 'electron/main/index.ts', 'cli/index': 'bin/cli/index.ts' },
+    entryPoints: { 'main/index': 'electron/main/index.ts', 'cli/index': 'bin/cli/index.ts', 'bench/index': 'tests/bench/index.ts' },
     outdir: 'out',
     format: 'esm',
     // Dependencies (native ones above all) load from node_modules, unbundled.
