@@ -1,0 +1,182 @@
+// Typed wrapper of the native trainer: opaque handles, dispose(), errors as Error with the file and cause.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { Llama } from 'node-llama-cpp';
+import type { AddonAdapter, AddonAdapterInfo, AddonDevice, AddonModel, AddonModelInfo, TrainerAddon } from './addon-types';
+
+export type { AddonAdapterInfo as AdapterInfo, AddonDevice as TrainerDevice, AddonModelInfo as ModelInfo } from './addon-types';
+
+/** The ggml library variants node-llama-cpp ships; the trainer is built once per variant. */
+export type TrainerVariant = 'cpu' | 'cuda' | 'vulkan' | 'metal';
+
+export const LORA_MODULES = ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down'] as const;
+export type LoraModule = (typeof LORA_MODULES)[number];
+
+// Bundled code lives in out/<entry>/, sources in native/: find native/out from either.
+const OUT_DIRS = ['./out/', '../../native/out/'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+const require = createRequire(import.meta.url);
+let loaded: { variant: TrainerVariant; addon: TrainerAddon } | undefined;
+
+/**
+ * The trainer variant that shares node-llama-cpp's ggml libraries in this process. Loading two variants
+ * in one process would mix two copies of ggml, so this must match what node-llama-cpp loaded.
+ */
+export function variantOf(llama: Llama): TrainerVariant {
+  if (llama.buildType !== 'prebuilt') {
+    throw new Error('node-llama-cpp is running a local build of llama.cpp; the trainer links only to its prebuilt libraries. Reinstall node-llama-cpp\'s prebuilt binaries (npm install) or use gpu: false.');
+  }
+  return llama.gpu === false ? 'cpu' : llama.gpu;
+}
+
+function loadAddon(variant: TrainerVariant): TrainerAddon {
+  if (loaded) {
+    if (loaded.variant !== variant) {
+      throw new Error(`this process already uses the ${loaded.variant} trainer; the ${variant} one needs a process of its own`);
+    }
+    return loaded.addon;
+  }
+  const dir = OUT_DIRS.map((d) => `${d}${variant}/`).find((d) => existsSync(`${d}architect_trainer.node`));
+  if (!dir) {
+    throw new Error(`the ${variant} trainer is not built: run \`npm run build:native\` (it builds one per ggml variant node-llama-cpp installed)`);
+  }
+  const build = JSON.parse(readFileSync(`${dir}build.json`, 'utf8')) as { libDir: string };
+  const addon = require(`${dir}architect_trainer.node`) as TrainerAddon;
+  addon.loadBackends(build.libDir);
+  loaded = { variant, addon };
+  return addon;
+}
+
+export interface LoadModelOptions {
+  /** Where the weights go: 'gpu', 'cpu', or 'auto' (the first GPU, else the CPU). Default 'auto'. */
+  readonly device?: 'cpu' | 'gpu' | 'auto';
+  /** CPU threads; default: all logical cores. */
+  readonly threads?: number;
+}
+
+export interface LoraOptions {
+  /** LoRA rank r, at least 1. Default 8. */
+  readonly rank?: number;
+  /** LoRA alpha; the update is scaled by alpha / rank. Default 16. */
+  readonly alpha?: number;
+  /** Modules to adapt in every layer. Default: attn_q and attn_v. */
+  readonly targets?: readonly LoraModule[];
+  /** Seed for A's Gaussian initialisation. Default 42. */
+  readonly seed?: number;
+}
+
+/** The native trainer of this process. */
+export class Trainer {
+  private constructor(
+    readonly variant: TrainerVariant,
+    private readonly addon: TrainerAddon,
+  ) {}
+
+  /** The trainer matching node-llama-cpp's libraries in this process. */
+  static forLlama(llama: Llama): Trainer {
+    const variant = variantOf(llama);
+    return new Trainer(variant, loadAddon(variant));
+  }
+
+  devices(): AddonDevice[] {
+    return this.addon.listDevices();
+  }
+
+  async loadModel(path: string, options: LoadModelOptions = {}): Promise<TrainerModel> {
+    const threads = options.threads ?? availableParallelism();
+    if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a whole number ≥ 1, got ${threads}`);
+    const handle = await this.addon.loadModel(path, { device: options.device ?? 'auto', threads });
+    return new TrainerModel(this.addon, handle, path);
+  }
+
+  /** ggml's quantization of rows of `rowLength` floats into `type` ("q8_0", "q4_0", "q4_K", …). */
+  quantize(type: string, data: Float32Array, rowLength: number): Uint8Array {
+    return this.addon.quantize(type, data, rowLength);
+  }
+}
+
+export class TrainerModel {
+  readonly info: AddonModelInfo;
+  private handle: AddonModel | undefined;
+
+  /** @internal */
+  constructor(
+    private readonly addon: TrainerAddon,
+    handle: AddonModel,
+    readonly path: string,
+  ) {
+    this.handle = handle;
+    this.info = handle.info();
+  }
+
+  /** log p(token[i+1] | tokens[0..i]) for each i: one value fewer than there are tokens. */
+  async logProbabilities(tokens: ArrayLike<number>, options: { adapter?: LoraAdapter } = {}): Promise<Float32Array> {
+    return this.live().forward(Int32Array.from(tokens), options.adapter?.live() ?? null);
+  }
+
+  /** A new adapter on this model: A Gaussian, B zero, so it changes nothing until trained. */
+  createAdapter(options: LoraOptions = {}): LoraAdapter {
+    const handle = this.addon.createAdapter(this.live(), {
+      rank: options.rank ?? 8,
+      alpha: options.alpha ?? 16,
+      targets: [...(options.targets ?? ['attn_q', 'attn_v'])],
+      seed: options.seed ?? 42,
+    });
+    return new LoraAdapter(handle);
+  }
+
+  /** Loads a GGUF LoRA adapter, checking that it was made for this model's shapes. */
+  async loadAdapter(path: string): Promise<LoraAdapter> {
+    return new LoraAdapter(await this.addon.loadAdapter(this.live(), path));
+  }
+
+  get disposed(): boolean {
+    return this.handle === undefined;
+  }
+
+  dispose(): void {
+    this.handle?.dispose();
+    this.handle = undefined;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  private live(): AddonModel {
+    if (!this.handle) throw new Error('the model was disposed');
+    return this.handle;
+  }
+}
+
+export class LoraAdapter {
+  readonly info: AddonAdapterInfo;
+  private handle: AddonAdapter | undefined;
+
+  /** @internal */
+  constructor(handle: AddonAdapter) {
+    this.handle = handle;
+    this.info = handle.info();
+  }
+
+  /** Writes the adapter as a GGUF LoRA file (atomically: a temporary file, then a rename). */
+  async save(path: string): Promise<void> {
+    await this.live().save(path);
+  }
+
+  dispose(): void {
+    this.handle?.dispose();
+    this.handle = undefined;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** @internal */
+  live(): AddonAdapter {
+    if (!this.handle) throw new Error('the adapter was disposed');
+    return this.handle;
+  }
+}

@@ -1,0 +1,153 @@
+#include "graph.h"
+#include <cmath>
+#include <memory>
+#include <stdexcept>
+#include "ggml-alloc.h"
+
+namespace {
+
+// W·x, plus scale·B(A·x) when the adapter adapts W: the same order of ops as llama.cpp's build_lora_mm.
+ggml_tensor * lora_mm(ggml_context * ctx, const Adapter * adapter, ggml_tensor * w, ggml_tensor * x) {
+    ggml_tensor * out = ggml_mul_mat(ctx, w, x);
+    const LoraWeight * lw = adapter ? adapter->find(w) : nullptr;
+    if (!lw) return out;
+    ggml_tensor * ab = ggml_mul_mat(ctx, lw->b, ggml_mul_mat(ctx, lw->a, x));
+    return ggml_add(ctx, out, ggml_scale(ctx, ab, adapter->scale()));
+}
+
+ggml_tensor * norm(ggml_context * ctx, ggml_tensor * x, ggml_tensor * weight, float eps) {
+    return ggml_mul(ctx, ggml_rms_norm(ctx, x, eps), weight);
+}
+
+// [head_dim, n_head_kv, N] → [head_dim, n_head, N], each KV head repeated for its group of query heads.
+// An explicit copy instead of mul_mat broadcasting, whose backward pass does not support batches.
+ggml_tensor * expand_kv(ggml_context * ctx, ggml_tensor * t, int64_t n_head, int64_t n_head_kv) {
+    if (n_head == n_head_kv) return t;
+    const int64_t head_dim = t->ne[0], n = t->ne[2];
+    ggml_tensor * r = ggml_reshape_4d(ctx, t, head_dim, 1, n_head_kv, n);
+    r = ggml_repeat_4d(ctx, r, head_dim, n_head / n_head_kv, n_head_kv, n);
+    return ggml_reshape_3d(ctx, r, head_dim, n_head, n);
+}
+
+}  // namespace
+
+void fill_positions(std::vector<int32_t> & pos, int64_t n_tokens, int64_t n_seq) {
+    pos.resize(n_tokens * n_seq);
+    for (int64_t s = 0; s < n_seq; s++)
+        for (int64_t t = 0; t < n_tokens; t++) pos[s * n_tokens + t] = (int32_t) t;
+}
+
+void fill_causal_mask(std::vector<float> & mask, int64_t n_tokens) {
+    mask.assign(n_tokens * n_tokens, 0.0f);
+    for (int64_t q = 0; q < n_tokens; q++)
+        for (int64_t k = q + 1; k < n_tokens; k++) mask[q * n_tokens + k] = -INFINITY;
+}
+
+ggml_tensor * build_forward(ggml_context * ctx, const Model & m, const Adapter * adapter, int64_t n_tokens, int64_t n_seq, GraphInputs & in) {
+    const Hparams & hp = m.hp;
+    const int64_t n = n_tokens * n_seq;
+    const float kq_scale = 1.0f / std::sqrt((float) hp.head_dim);
+
+    in.tokens = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, n);
+    in.pos = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, n);
+    in.mask = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, n_tokens, n_tokens);
+    for (ggml_tensor * t : {in.tokens, in.pos, in.mask}) ggml_set_input(t);
+    ggml_set_name(in.tokens, "tokens");
+    ggml_set_name(in.pos, "positions");
+    ggml_set_name(in.mask, "kq_mask");
+
+    ggml_tensor * x = ggml_get_rows(ctx, m.tok_embd, in.tokens);  // [n_embd, n]
+    for (const Layer & l : m.layers) {
+        ggml_tensor * cur = norm(ctx, x, l.attn_norm, hp.rms_eps);
+        ggml_tensor * q = ggml_reshape_3d(ctx, lora_mm(ctx, adapter, l.wq, cur), hp.head_dim, hp.n_head, n);
+        ggml_tensor * k = ggml_reshape_3d(ctx, lora_mm(ctx, adapter, l.wk, cur), hp.head_dim, hp.n_head_kv, n);
+        ggml_tensor * v = ggml_reshape_3d(ctx, lora_mm(ctx, adapter, l.wv, cur), hp.head_dim, hp.n_head_kv, n);
+        // llama uses RoPE mode 0 (LLAMA_ROPE_TYPE_NORM); no YaRN: ext_factor 0, attn_factor 1.
+        q = ggml_rope_ext(ctx, q, in.pos, m.rope_freqs, (int) hp.n_rot, 0, (int) hp.n_ctx_train, hp.rope_freq_base,
+                          hp.rope_freq_scale, 0.0f, 1.0f, 32.0f, 1.0f);
+        k = ggml_rope_ext(ctx, k, in.pos, m.rope_freqs, (int) hp.n_rot, 0, (int) hp.n_ctx_train, hp.rope_freq_base,
+                          hp.rope_freq_scale, 0.0f, 1.0f, 32.0f, 1.0f);
+        k = expand_kv(ctx, k, hp.n_head, hp.n_head_kv);
+        v = expand_kv(ctx, v, hp.n_head, hp.n_head_kv);
+
+        // Per sequence and head: [head_dim, n_tokens, n_head, n_seq].
+        ggml_tensor * qp = ggml_permute(ctx, ggml_reshape_4d(ctx, q, hp.head_dim, hp.n_head, n_tokens, n_seq), 0, 2, 1, 3);
+        ggml_tensor * kp = ggml_permute(ctx, ggml_reshape_4d(ctx, k, hp.head_dim, hp.n_head, n_tokens, n_seq), 0, 2, 1, 3);
+        ggml_tensor * kq = ggml_mul_mat(ctx, kp, qp);  // [n_tokens(k), n_tokens(q), n_head, n_seq]
+        ggml_mul_mat_set_prec(kq, GGML_PREC_F32);
+        kq = ggml_soft_max_ext(ctx, kq, in.mask, kq_scale, 0.0f);
+        ggml_tensor * vp = ggml_cont(ctx, ggml_permute(ctx, ggml_reshape_4d(ctx, v, hp.head_dim, hp.n_head, n_tokens, n_seq), 1, 2, 0, 3));
+        ggml_tensor * kqv = ggml_mul_mat(ctx, vp, kq);  // [head_dim, n_tokens, n_head, n_seq]
+        ggml_tensor * merged = ggml_cont(ctx, ggml_permute(ctx, kqv, 0, 2, 1, 3));  // [head_dim, n_head, n_tokens, n_seq]
+        cur = lora_mm(ctx, adapter, l.wo, ggml_reshape_2d(ctx, merged, hp.n_embd, n));
+        ggml_tensor * ffn_in = ggml_add(ctx, cur, x);
+
+        cur = norm(ctx, ffn_in, l.ffn_norm, hp.rms_eps);
+        ggml_tensor * gate = lora_mm(ctx, adapter, l.w_gate, cur);
+        ggml_tensor * up = lora_mm(ctx, adapter, l.w_up, cur);
+        cur = lora_mm(ctx, adapter, l.w_down, ggml_swiglu_split(ctx, gate, up));
+        x = ggml_add(ctx, cur, ffn_in);
+    }
+    x = norm(ctx, x, m.output_norm, hp.rms_eps);
+    ggml_tensor * logits = ggml_mul_mat(ctx, m.output, x);
+    ggml_set_name(logits, "logits");
+    ggml_set_output(logits);
+    return logits;
+}
+
+std::vector<float> forward_logprobs(Model & m, const Adapter * adapter, const std::vector<int32_t> & tokens) {
+    const int64_t n = (int64_t) tokens.size();
+    if (n < 2) throw std::runtime_error("need at least 2 tokens to score (got " + std::to_string(n) + ")");
+    if (n > m.hp.n_ctx_train) {
+        throw std::runtime_error("the text is " + std::to_string(n) + " tokens long, longer than the model's context of " +
+                                 std::to_string(m.hp.n_ctx_train) + " tokens");
+    }
+    for (int64_t i = 0; i < n; i++) {
+        if (tokens[i] < 0 || tokens[i] >= m.hp.n_vocab) {
+            throw std::runtime_error("token " + std::to_string(tokens[i]) + " at position " + std::to_string(i) +
+                                     " is outside the vocabulary (0.." + std::to_string(m.hp.n_vocab - 1) + ")");
+        }
+    }
+    if (adapter && adapter->model.get() != &m) throw std::runtime_error("the adapter belongs to another model");
+
+    std::lock_guard<std::mutex> lock(m.compute_mutex);
+    struct CtxCloser { void operator()(ggml_context * c) const { ggml_free(c); } };
+    struct SchedCloser { void operator()(ggml_backend_sched * s) const { ggml_backend_sched_free(s); } };
+    std::unique_ptr<ggml_context, CtxCloser> ctx(ggml_init(
+        {ggml_tensor_overhead() * GRAPH_MAX_NODES + ggml_graph_overhead_custom(GRAPH_MAX_NODES, false), nullptr, true}));
+    GraphInputs in;
+    ggml_tensor * logits = build_forward(ctx.get(), m, adapter, n, 1, in);
+    ggml_cgraph * gf = ggml_new_graph_custom(ctx.get(), GRAPH_MAX_NODES, false);
+    ggml_build_forward_expand(gf, logits);
+
+    std::vector<ggml_backend_t> backends = m.backends.list();
+    std::unique_ptr<ggml_backend_sched, SchedCloser> sched(
+        ggml_backend_sched_new(backends.data(), nullptr, (int) backends.size(), GRAPH_MAX_NODES, false, true));
+    if (!ggml_backend_sched_alloc_graph(sched.get(), gf)) {
+        throw std::runtime_error("not enough memory on " + m.backends.device_name + " for a " + std::to_string(n) + "-token forward pass");
+    }
+    std::vector<int32_t> pos;
+    std::vector<float> mask;
+    fill_positions(pos, n, 1);
+    fill_causal_mask(mask, n);
+    ggml_backend_tensor_set(in.tokens, tokens.data(), 0, n * sizeof(int32_t));
+    ggml_backend_tensor_set(in.pos, pos.data(), 0, n * sizeof(int32_t));
+    ggml_backend_tensor_set(in.mask, mask.data(), 0, mask.size() * sizeof(float));
+    if (ggml_backend_sched_graph_compute(sched.get(), gf) != GGML_STATUS_SUCCESS) {
+        throw std::runtime_error("the forward pass failed on " + m.backends.device_name);
+    }
+    const int64_t n_vocab = m.hp.n_vocab;
+    std::vector<float> host(n_vocab * n);
+    ggml_backend_tensor_get(logits, host.data(), 0, host.size() * sizeof(float));
+
+    std::vector<float> out(n - 1);
+    for (int64_t i = 0; i + 1 < n; i++) {
+        const float * row = host.data() + i * n_vocab;
+        double max = row[0];
+        for (int64_t j = 1; j < n_vocab; j++) max = std::max(max, (double) row[j]);
+        double sum = 0;
+        for (int64_t j = 0; j < n_vocab; j++) sum += std::exp((double) row[j] - max);
+        out[i] = (float) ((double) row[tokens[i + 1]] - max - std::log(sum));
+    }
+    return out;
+}
