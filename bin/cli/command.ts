@@ -8,7 +8,12 @@ export interface Command<O extends Record<string, OptionSpec> = Record<string, O
   readonly name: string;
   readonly summary: string;
   readonly options: O;
-  run(values: { [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : string } & { 'data-dir': string }): Promise<number>;
+  /** Positional arguments the command takes, e.g. `ID up|down`; none when absent. */
+  readonly positionals?: { readonly usage: string; readonly min: number; readonly max: number };
+  run(
+    values: { [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : string } & { 'data-dir': string },
+    positionals: string[],
+  ): Promise<number>;
 }
 
 export const defineCommand = <O extends Record<string, OptionSpec>>(command: Command<O>): Command<O> => command;
@@ -27,18 +32,21 @@ export function helpText(command: Command): string {
     const flag = `${o.short ? `-${o.short}, ` : ''}--${name}${o.placeholder ? ` ${o.placeholder}` : ''}`;
     return `  ${flag.padEnd(24)} ${o.description}`;
   });
-  return `Usage: architect ${command.name} [options]\n\n${command.summary}\n\nOptions:\n${rows.join('\n')}\n`;
+  const args = command.positionals ? ` ${command.positionals.usage}` : '';
+  return `Usage: architect ${command.name}${args} [options]\n\n${command.summary}\n\nOptions:\n${rows.join('\n')}\n`;
 }
 
 /** Parses argv for one command; unknown flags and stray arguments are usage errors. */
-export function parseCommandArgs(command: Command, argv: string[]) {
+export function parseCommandArgs(command: Command, argv: string[]): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   const options = Object.fromEntries(
     Object.entries({ ...command.options, ...COMMON }).map(([k, o]) => [k, o.short ? { type: o.type, short: o.short } : { type: o.type }]),
   );
   try {
     const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
-    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-    return values as Record<string, string | boolean | undefined>;
+    const { min = 0, max = 0, usage = '' } = command.positionals ?? {};
+    if (positionals.length > max) throw new UsageError(`unexpected argument '${positionals[max]}'`);
+    if (positionals.length < min && !values.help) throw new UsageError(`expected ${usage}`);
+    return { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (error) {
     if (error instanceof UsageError) throw error;
     // node:util's messages name the flag; drop its hint about positionals, which we do not use.

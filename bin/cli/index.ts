@@ -2,10 +2,16 @@ import { AppError } from '../../shared/errors';
 import { defaultDataDir } from '../../electron/core/paths';
 import { helpText, parseCommandArgs, UsageError } from './command';
 import type { Command } from './command';
+import { artifact } from './artifact';
+import { exportCommand } from './export';
+import { feedback } from './feedback';
 import { hardware } from './hardware';
+import { learning } from './learning';
 import { serve } from './serve';
+import { stats } from './stats';
+import { validate } from './validate';
 
-const COMMANDS: Command[] = [serve, hardware] as unknown as Command[];
+const COMMANDS: Command[] = [serve, hardware, artifact, feedback, validate, stats, learning, exportCommand] as unknown as Command[];
 
 function usage(): string {
   const rows = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`);
@@ -25,13 +31,13 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const values = parseCommandArgs(command, rest);
+    const { values, positionals } = parseCommandArgs(command, rest);
     if (values.help) {
       process.stdout.write(helpText(command));
       return 0;
     }
     const dataDir = typeof values['data-dir'] === 'string' ? values['data-dir'] : defaultDataDir();
-    return await command.run({ ...values, 'data-dir': dataDir } as Parameters<Command['run']>[0]);
+    return await command.run({ ...values, 'data-dir': dataDir } as Parameters<Command['run']>[0], positionals);
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`architect ${name}: ${error.message}\nSee 'architect ${name} --help'.\n`);

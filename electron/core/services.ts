@@ -1,21 +1,50 @@
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openDatabase } from '../../db/connection';
+import { createStore } from '../../db/store';
+import type { Store } from '../../db/store';
 import { contract } from '../../shared/contract';
 import type { Contract } from '../../shared/contract';
 import { connectInProcess } from '../../shared/rpc/loopback';
 import type { RpcClient } from '../../shared/rpc/client';
 import { RpcServer } from '../../shared/rpc/server';
+import type { RewardPolicy } from '../../shared/reward';
+import { ArtifactService } from './artifacts';
+import { systemClock } from './clock';
+import type { Clock } from './clock';
+import { FeedbackService } from './feedback';
 import { probeHardware } from './hardware';
+import { LearningLoop } from './learning';
 import { LlamaRuntime } from './llama';
+import { readStats } from './stats';
+import { ValidationService } from './validation';
+import type { ParserHostOptions } from './validation/parserHost';
 
 export interface CoreOptions {
-  /** The per-user data folder; created if missing. */
+  /** The per-user data folder; created if missing. The store is `<dataDir>/architect.db`. */
   readonly dataDir: string;
+  /** Default: the system clock. */
+  readonly clock?: Clock;
+  /** Default: the guide's reward table. */
+  readonly rewardPolicy?: RewardPolicy;
+  /** Limits of the validation worker. */
+  readonly validation?: ParserHostOptions;
+}
+
+/** The services behind the contract, for in-process callers that need more than the contract (exports). */
+export interface CoreServices {
+  readonly store: Store;
+  readonly artifacts: ArtifactService;
+  readonly feedback: FeedbackService;
+  readonly learning: LearningLoop;
+  readonly validation: ValidationService;
 }
 
 /** The app's core services behind the contract; Electron, the headless host and tests all start it the same way. */
 export interface Core {
   readonly rpc: RpcServer<Contract>;
   readonly dataDir: string;
+  readonly services: CoreServices;
   /** A client in this process, through the same contract and validation as the UI's. */
   connect(): RpcClient<Contract>;
   dispose(): Promise<void>;
@@ -23,16 +52,59 @@ export interface Core {
 
 export async function createCore(options: CoreOptions): Promise<Core> {
   await mkdir(options.dataDir, { recursive: true });
+  const clock = options.clock ?? systemClock;
+  const db = openDatabase(join(options.dataDir, 'architect.db'));
+  const store = createStore(db);
   const llama = new LlamaRuntime();
+  const validation = new ValidationService(options.validation);
+  // Services report changes through the server below; they only do so once it exists.
+  const learning = new LearningLoop(store, clock, (status) => rpc.emit('learning.changed', status));
+  const feedback = new FeedbackService({
+    store,
+    clock,
+    learning,
+    policy: options.rewardPolicy,
+    onRecorded: (result, status) => {
+      rpc.emit('feedback.recorded', result);
+      rpc.emit('learning.changed', status);
+    },
+  });
+  const artifacts = new ArtifactService({ store, clock, feedback, learning, validation });
   const rpc = new RpcServer(contract, {
     system: {
       hardware: () => probeHardware(options.dataDir, llama),
+    },
+    artifacts: {
+      add: (args) => artifacts.add(args),
+      get: ({ id }) => artifacts.get(id),
+      list: (args) => artifacts.list(args),
+    },
+    feedback: {
+      record: (args) => feedback.record(args),
+      validate: ({ artifactId }) => artifacts.validate(artifactId),
+      rewardSettings: () => feedback.rewardSettings(),
+      setRewardSettings: (args) => feedback.setRewardSettings(args),
+    },
+    validation: {
+      check: (args) => validation.check(args),
+    },
+    learning: {
+      status: () => learning.status(),
+      pause: () => learning.pause(),
+      resume: () => learning.resume(),
+      updateSettings: (args) => learning.updateSettings(args),
+      createBatch: () => learning.createBatch(),
+      stats: () => readStats(store, learning),
     },
   });
   return {
     rpc,
     dataDir: options.dataDir,
+    services: { store, artifacts, feedback, learning, validation },
     connect: () => connectInProcess(contract, rpc),
-    dispose: () => llama.dispose(),
+    dispose: async () => {
+      await Promise.all([validation.dispose(), llama.dispose()]);
+      db.close();
+    },
   };
 }

@@ -1,7 +1,15 @@
+import { artifactsService } from './artifacts';
+import { feedbackService } from './feedback';
+import { learningService } from './learning';
 import { systemService } from './system';
+import { validationService } from './validation';
 
 /** The one declaration every binding (IPC, WebSocket, renderer client, CLI) is derived from. */
 export const contract = {
   system: systemService,
+  artifacts: artifactsService,
+  feedback: feedbackService,
+  validation: validationService,
+  learning: learningService,
 };
 export type Contract = typeof contract;

@@ -1,0 +1,34 @@
+import Database from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
+import { applyMigrations } from './migrations';
+import { MIGRATIONS } from './migrations/all';
+import type { Migration } from './migrations/types';
+
+export type { Db };
+
+export interface OpenOptions {
+  /** Default: every migration of this version of the app. */
+  readonly migrations?: readonly Migration[];
+  /** How long a write waits for another connection's lock, in ms. Default 5000. */
+  readonly busyTimeoutMs?: number;
+}
+
+/**
+ * Opens (creating if needed) the SQLite store at `file` and brings its schema up to date. WAL lets
+ * readers and one writer work at once across processes (the app, the CLI); synchronous=NORMAL keeps
+ * every committed transaction across a crash of the process (only an OS crash can lose the last few).
+ */
+export function openDatabase(file: string, options: OpenOptions = {}): Db {
+  const db = new Database(file);
+  try {
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    applyMigrations(db, options.migrations ?? MIGRATIONS);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

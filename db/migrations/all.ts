@@ -1,0 +1,5 @@
+import { feedback } from './001-feedback';
+import type { Migration } from './types';
+
+/** Every migration, in order. Append new ones; never edit or reorder a released one. */
+export const MIGRATIONS: readonly Migration[] = [feedback];

@@ -1,0 +1,28 @@
+import type { Database } from 'better-sqlite3';
+import { ArtifactRepo } from './artifacts';
+import { FeedbackEventRepo } from './feedbackEvents';
+import { LearningRepo } from './learning';
+import { SettingsRepo } from './settings';
+import { StatsRepo } from './stats';
+
+/** Every repository over one connection, with the connection for transactions. */
+export interface Store {
+  readonly db: Database;
+  readonly artifacts: ArtifactRepo;
+  readonly events: FeedbackEventRepo;
+  readonly learning: LearningRepo;
+  readonly settings: SettingsRepo;
+  readonly stats: StatsRepo;
+}
+
+/** Prepares every repository's statements on an open, migrated connection. */
+export function createStore(db: Database): Store {
+  return {
+    db,
+    artifacts: new ArtifactRepo(db),
+    events: new FeedbackEventRepo(db),
+    learning: new LearningRepo(db),
+    settings: new SettingsRepo(db),
+    stats: new StatsRepo(db),
+  };
+}

@@ -1,0 +1,96 @@
+import type { Store } from '../../db/store';
+import { AddArtifactArgs, ListArtifactsArgs } from '../../shared/contract/artifacts';
+import type { AddArtifactResult, ArtifactDetail, ArtifactSummary } from '../../shared/contract/artifacts';
+import type { RecordResult } from '../../shared/contract/feedback';
+import { isEligible } from '../../shared/example';
+import { AppError } from '../../shared/errors';
+import type { Clock } from './clock';
+import type { FeedbackService } from './feedback';
+import type { LearningLoop } from './learning';
+import { parseInput } from './parseArgs';
+import { ValidationService } from './validation';
+
+export interface ArtifactServiceDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly feedback: FeedbackService;
+  readonly learning: LearningLoop;
+  readonly validation: ValidationService;
+}
+
+/** Stores artifacts, validates them on arrival, and reads them back with their feedback. */
+export class ArtifactService {
+  constructor(private readonly deps: ArtifactServiceDeps) {}
+
+  /** Stores an artifact, then validates its output and records the result (unless told not to). */
+  async add(input: AddArtifactArgs): Promise<AddArtifactResult> {
+    const args = parseInput(AddArtifactArgs, input);
+    const id = this.deps.store.artifacts.insert({
+      kind: args.kind,
+      prompt: args.prompt,
+      output: args.output,
+      language: args.language ?? null,
+      model: args.model,
+      modelVersion: args.modelVersion,
+      createdAt: this.deps.clock().toISOString(),
+    });
+    let validationError: string | null = null;
+    if (args.validate && ValidationService.supports(args.kind)) {
+      // The artifact stays stored when validation cannot run; the reason is returned.
+      validationError = await this.validate(id).then(
+        () => null,
+        (error: unknown) => (error instanceof Error ? error.message : String(error)),
+      );
+    }
+    return { artifact: this.get(id), validationError };
+  }
+
+  /** Validates an artifact's generated text and records the result as a feedback event. */
+  async validate(artifactId: number): Promise<RecordResult> {
+    const artifact = this.deps.store.artifacts.get(artifactId);
+    if (!artifact) throw new AppError('not_found', `There is no artifact ${artifactId}.`, { field: 'args.artifactId' });
+    if (!ValidationService.supports(artifact.kind)) {
+      throw new AppError('invalid_arguments', `Artifact ${artifactId} is of kind "other", which has no validator.`, { field: 'args.artifactId' });
+    }
+    const result = await this.deps.validation.check({ kind: artifact.kind, text: artifact.output, language: artifact.language });
+    return this.deps.feedback.record({
+      artifactId,
+      type: 'validation',
+      score: result.score,
+      reasons: result.reasons,
+      validator: result.validator,
+    });
+  }
+
+  get(id: number): ArtifactDetail {
+    const { store } = this.deps;
+    return store.db.transaction(() => {
+      const artifact = store.artifacts.get(id);
+      if (!artifact) throw new AppError('not_found', `There is no artifact ${id}.`, { field: 'args.id' });
+      const correction = store.events.latestCorrection(id);
+      const threshold = this.deps.learning.state().minRewardThreshold;
+      return {
+        ...artifact,
+        events: store.events.forArtifact(id),
+        correction: correction && { eventId: correction.id, text: correction.text, similarity: correction.similarity },
+        example: this.deps.feedback.example(id, threshold),
+      };
+    })();
+  }
+
+  list(input: ListArtifactsArgs = {}): { total: number; items: ArtifactSummary[] } {
+    const query = parseInput(ListArtifactsArgs, input);
+    const { store } = this.deps;
+    return store.db.transaction(() => {
+      const { total, rows } = store.artifacts.list({ ...query, kind: query.kind });
+      const events = store.events.forArtifacts(rows.map((r) => r.id));
+      const threshold = this.deps.learning.state().minRewardThreshold;
+      const items = rows.map((row) => ({
+        ...row,
+        events: events.get(row.id) ?? [],
+        eligible: row.reward !== null && isEligible(row.reward, threshold),
+      }));
+      return { total, items };
+    })();
+  }
+}

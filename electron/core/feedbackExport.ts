@@ -1,0 +1,81 @@
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import type { Store } from '../../db/store';
+import type { ExportEventRow } from '../../db/feedbackEvents';
+
+/** Where export lines go: a file (atomically) or a stream such as stdout. */
+export type LineSink = (chunk: string) => void;
+
+const CHUNK_CHARS = 1 << 20;
+
+/**
+ * Writes feedback_events.jsonl in the guide's shape, one object per event, oldest first:
+ * `{"id","type","reward","artifact_id","artifact_kind","timestamp"}` plus `score` and `reasons` for a
+ * validation and `similarity` for a correction. Returns the number of events written.
+ */
+export function exportFeedbackEvents(store: Store, sink: LineSink): number {
+  return buffered(sink, (push) => {
+    let count = 0;
+    // One read transaction: a consistent snapshot even while other processes write.
+    store.db.transaction(() => {
+      for (const row of store.events.iterateForExport()) {
+        push(eventLine(row));
+        count++;
+      }
+    })();
+    return count;
+  });
+}
+
+/** Every eligible example (reward ≥ threshold) as `{"prompt","completion"}` JSONL. Returns the count. */
+export function exportExamples(store: Store, minRewardThreshold: number, sink: LineSink): number {
+  return buffered(sink, (push) => {
+    let count = 0;
+    store.db.transaction(() => {
+      for (const row of store.learning.iterateEligible(minRewardThreshold)) {
+        push(`${JSON.stringify({ prompt: row.prompt, completion: row.completion })}\n`);
+        count++;
+      }
+    })();
+    return count;
+  });
+}
+
+/** A sink that writes `file` whole or not at all: into a temporary file renamed over it at the end. */
+export function writeFileAtomically(file: string, produce: (sink: LineSink) => number): number {
+  const temporary = `${file}.${process.pid}.tmp`;
+  const fd = openSync(temporary, 'w');
+  let open = true;
+  try {
+    const count = produce((chunk) => void writeSync(fd, chunk));
+    closeSync(fd);
+    open = false;
+    renameSync(temporary, file);
+    return count;
+  } catch (error) {
+    if (open) closeSync(fd);
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+// Types, kinds and timestamps come from CHECK-constrained columns and ISO strings: safe to write as is;
+// reasons are stored as JSON already.
+function eventLine(row: ExportEventRow): string {
+  let line = `{"id":${row.id},"type":"${row.type}","reward":${row.reward},"artifact_id":${row.artifact_id},"artifact_kind":"${row.artifact_kind}","timestamp":"${row.created_at}"`;
+  if (row.score !== null) line += `,"score":${row.score},"reasons":${row.reasons ?? '[]'}`;
+  if (row.similarity !== null) line += `,"similarity":${row.similarity}`;
+  return `${line}}\n`;
+}
+
+function buffered(sink: LineSink, produce: (push: (line: string) => void) => number): number {
+  let buffer = '';
+  const count = produce((line) => {
+    buffer += line;
+    if (buffer.length >= CHUNK_CHARS) {
+      sink(buffer);
+      buffer = '';
+    }
+  });
+  if (buffer) sink(buffer);
+  return count;
+}

@@ -1,0 +1,122 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../db/connection';
+import { applyMigrations, checkRegistry, schemaVersion } from '../../db/migrations';
+import { feedback } from '../../db/migrations/001-feedback';
+import { MIGRATIONS } from '../../db/migrations/all';
+import type { Migration } from '../../db/migrations/types';
+import { AppError } from '../../shared/errors';
+import { makeTempDir } from '../helpers/tempDir';
+
+const dir = makeTempDir();
+afterAll(() => dir.remove());
+
+const tables = (db: Database.Database) =>
+  db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((r) => r.name);
+
+describe('database connection', () => {
+  it('opens a file in WAL mode with foreign keys and a busy timeout, migrated to the latest version', () => {
+    const db = openDatabase(join(dir.path, 'a.db'), { busyTimeoutMs: 1234 });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('busy_timeout', { simple: true })).toBe(1234);
+    expect(schemaVersion(db)).toBe(MIGRATIONS.length);
+    db.close();
+    // Reopening changes nothing.
+    const again = openDatabase(join(dir.path, 'a.db'));
+    expect(schemaVersion(again)).toBe(MIGRATIONS.length);
+    again.close();
+  });
+
+  it('refuses a database from a newer version of the app, and leaves it untouched', () => {
+    const file = join(dir.path, 'newer.db');
+    const raw = new Database(file);
+    raw.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    raw.close();
+    const error = (() => {
+      try {
+        openDatabase(file);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(AppError);
+    expect(error).toMatchObject({ code: 'conflict', message: expect.stringMatching(/newer version.*update the app/s) });
+    const check = new Database(file);
+    expect(schemaVersion(check)).toBe(MIGRATIONS.length + 1);
+    expect(tables(check)).toEqual([]);
+    check.close();
+  });
+});
+
+describe('migrations', () => {
+  it('refuses a registry whose versions do not run 1, 2, 3', () => {
+    const step = (version: number): Migration => ({ version, name: `m${version}`, up: () => {} });
+    expect(() => checkRegistry([step(1), step(3)])).toThrow(/version 3; expected 2/);
+    expect(() => checkRegistry([step(2)])).toThrow(/expected 1/);
+    expect(() => checkRegistry(MIGRATIONS)).not.toThrow();
+  });
+
+  it('applies all pending steps in one transaction: a failing step leaves nothing behind', () => {
+    const db = new Database(':memory:');
+    const broken: Migration = { version: 2, name: 'broken', up: (d) => d.exec('CREATE TABLE half (x); SELECT * FROM no_such_table') };
+    expect(() => applyMigrations(db, [feedback, broken])).toThrow(/no_such_table/);
+    expect(schemaVersion(db)).toBe(0);
+    expect(tables(db)).toEqual([]);
+    db.close();
+  });
+
+  it('applies only the steps a database lacks', () => {
+    const db = new Database(':memory:');
+    applyMigrations(db, [feedback]);
+    let ran = 0;
+    applyMigrations(db, [feedback, { version: 2, name: 'next', up: () => void ran++ }]);
+    applyMigrations(db, [feedback, { version: 2, name: 'next', up: () => void ran++ }]);
+    expect(ran).toBe(1);
+    expect(schemaVersion(db)).toBe(2);
+    db.close();
+  });
+
+  describe('001 feedback', () => {
+    const fresh = () => {
+      const db = new Database(':memory:');
+      db.pragma('foreign_keys = ON');
+      applyMigrations(db, [feedback]);
+      return db;
+    };
+    const now = '2026-01-01T00:00:00.000Z';
+
+    it('creates the feedback tables', () => {
+      const db = fresh();
+      expect(tables(db)).toEqual(['artifacts', 'batch_examples', 'feedback_events', 'settings', 'training_batches', 'training_examples', 'training_jobs']);
+      db.close();
+    });
+
+    it('enforces kinds, reward range, event shapes and foreign keys', () => {
+      const db = fresh();
+      const artifact = db.prepare('INSERT INTO artifacts (kind, prompt, output, created_at, updated_at) VALUES (?, ?, ?, ?, ?)');
+      expect(() => artifact.run('poem', 'p', 'o', now, now)).toThrow(/CHECK/);
+      const id = Number(artifact.run('erd', 'p', 'o', now, now).lastInsertRowid);
+      const event = db.prepare('INSERT INTO feedback_events (artifact_id, type, reward, corrected_text, similarity, score, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      expect(() => event.run(id, 'explicit_positive', 1.5, null, null, null, now)).toThrow(/CHECK/);
+      expect(() => event.run(id, 'correction', 0.5, null, null, null, now)).toThrow(/CHECK/); // a correction needs its text
+      expect(() => event.run(id, 'validation', 0.5, null, null, 101, now)).toThrow(/CHECK/);
+      expect(() => event.run(999, 'explicit_positive', 1, null, null, null, now)).toThrow(/FOREIGN KEY/);
+      expect(() => event.run(id, 'validation', 1, null, null, 100, now)).not.toThrow();
+      db.close();
+    });
+
+    it('lets a target join one batch only', () => {
+      const db = fresh();
+      const a = Number(db.prepare("INSERT INTO artifacts (kind, prompt, output, created_at, updated_at) VALUES ('erd', 'p', 'o', ?, ?)").run(now, now).lastInsertRowid);
+      const batch = db.prepare('INSERT INTO training_batches (created_at, size, average_reward, min_reward_threshold) VALUES (?, 1, 1, 0.3)');
+      const b1 = Number(batch.run(now).lastInsertRowid);
+      const b2 = Number(batch.run(now).lastInsertRowid);
+      const member = db.prepare("INSERT INTO batch_examples (artifact_id, correction_id, batch_id, prompt, completion, reward) VALUES (?, 0, ?, 'p', 'o', 1)");
+      member.run(a, b1);
+      expect(() => member.run(a, b2)).toThrow(/UNIQUE|PRIMARY KEY/);
+      db.close();
+    });
+  });
+});
