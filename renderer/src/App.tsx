@@ -1,11 +1,15 @@
 import type { ReactElement } from 'react';
 import { useConnection } from './api/client';
+import { HistoryPage } from './pages/HistoryPage';
+import { LearningPage } from './pages/LearningPage';
 import { SystemPage } from './pages/SystemPage';
 import { PAGES, useNavigation } from './stores/navigation';
 import type { PageId } from './stores/navigation';
 
 const PAGE_VIEWS: Record<PageId, () => ReactElement> = {
   system: SystemPage,
+  history: HistoryPage,
+  learning: LearningPage,
 };
 
 export function App() {
