@@ -7,11 +7,12 @@ import { exportCommand } from './export';
 import { feedback } from './feedback';
 import { hardware } from './hardware';
 import { learning } from './learning';
+import { perplexity } from './perplexity';
 import { serve } from './serve';
 import { stats } from './stats';
 import { validate } from './validate';
 
-const COMMANDS: Command[] = [serve, hardware, artifact, feedback, validate, stats, learning, exportCommand] as unknown as Command[];
+const COMMANDS: Command[] = [serve, hardware, artifact, feedback, validate, stats, learning, exportCommand, perplexity] as unknown as Command[];
 
 function usage(): string {
   const rows = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`);

@@ -2,9 +2,10 @@
 // (figure name → value and unit) so figures can be compared across commits. Never part of `npm test`.
 import { writeFileSync } from 'node:fs';
 import type { BenchSuite, Figure } from './figures';
+import { forwardSuite } from './forward.bench';
 import { rpcSuite } from './rpc.bench';
 
-const SUITES: BenchSuite[] = [rpcSuite];
+const SUITES: BenchSuite[] = [rpcSuite, forwardSuite];
 
 async function main(argv: string[]): Promise<number> {
   const unknown = argv.filter((a) => !SUITES.some((s) => s.name === a));
