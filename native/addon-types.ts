@@ -41,6 +41,55 @@ export interface AddonAdapter {
   readonly [handle]: 'AddonAdapter';
   info(): AddonAdapterInfo;
   save(path: string): Promise<void>;
+  /** GGUF names of every A and B tensor, e.g. "blk.0.attn_q.weight.lora_a". */
+  tensorNames(): string[];
+  getTensor(name: string): Float32Array;
+  setTensor(name: string, values: Float32Array): void;
+  dispose(): void;
+}
+
+/** nSeq padded sequences of nTokens; the loss is over `rows` (flat s·nTokens+t) predicting `targets`. */
+export interface AddonBatch {
+  nSeq: number;
+  nTokens: number;
+  tokens: Int32Array;
+  rows: Int32Array;
+  targets: Int32Array;
+  /** Gradient weight of this micro-batch's mean loss: its share of the optimizer step's target tokens. */
+  weight: number;
+  dropoutSeed: number;
+}
+
+export interface AddonStepOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** Max global gradient norm; 0 disables clipping. */
+  clip: number;
+}
+
+export interface AddonMemory {
+  /** Adapter, gradients and AdamW moments. */
+  stateBytes: number;
+  /** Compute buffers of the last micro-batch (plus activation checkpoints). */
+  computeBytes: number;
+  peakComputeBytes: number;
+  adamSteps: number;
+}
+
+export interface AddonTrainingSession {
+  readonly [handle]: 'AddonTrainingSession';
+  /** Forward + backward; gradients add up until step(). Resolves to the micro-batch's mean loss. */
+  accumulate(batch: AddonBatch): Promise<number>;
+  /** Forward only, no dropout: the mean loss. */
+  evaluate(batch: AddonBatch): Promise<number>;
+  step(options: AddonStepOptions): Promise<{ gradNorm: number; clipped: boolean }>;
+  gradient(name: string): Float32Array;
+  saveOptimizer(path: string): Promise<void>;
+  loadOptimizer(path: string): Promise<void>;
+  memory(): AddonMemory;
   dispose(): void;
 }
 
@@ -59,5 +108,6 @@ export interface TrainerAddon {
   createAdapter(model: AddonModel, options: { rank: number; alpha: number; targets: string[]; seed: number }): AddonAdapter;
   loadAdapter(model: AddonModel, path: string): Promise<AddonAdapter>;
   quantize(type: string, data: Float32Array, rowLength: number): Uint8Array;
+  createTrainingSession(model: AddonModel, adapter: AddonAdapter, options: { dropout: number; gradientCheckpointing: boolean }): AddonTrainingSession;
   readonly loraModules: readonly string[];
 }

@@ -4,9 +4,27 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Llama } from 'node-llama-cpp';
-import type { AddonAdapter, AddonAdapterInfo, AddonDevice, AddonModel, AddonModelInfo, TrainerAddon } from './addon-types';
+import type {
+  AddonAdapter,
+  AddonAdapterInfo,
+  AddonBatch,
+  AddonDevice,
+  AddonMemory,
+  AddonModel,
+  AddonModelInfo,
+  AddonStepOptions,
+  AddonTrainingSession,
+  TrainerAddon,
+} from './addon-types';
 
-export type { AddonAdapterInfo as AdapterInfo, AddonDevice as TrainerDevice, AddonModelInfo as ModelInfo } from './addon-types';
+export type {
+  AddonAdapterInfo as AdapterInfo,
+  AddonBatch as TrainBatch,
+  AddonDevice as TrainerDevice,
+  AddonMemory as TrainingMemory,
+  AddonModelInfo as ModelInfo,
+  AddonStepOptions as StepOptions,
+} from './addon-types';
 
 /** The ggml library variants node-llama-cpp ships; the trainer is built once per variant. */
 export type TrainerVariant = 'cpu' | 'cuda' | 'vulkan' | 'metal';
@@ -131,6 +149,15 @@ export class TrainerModel {
     return new LoraAdapter(await this.addon.loadAdapter(this.live(), path));
   }
 
+  /** A training session for `adapter` (on this model): its gradients, AdamW moments and compute buffers. */
+  createTrainingSession(adapter: LoraAdapter, options: { dropout?: number; gradientCheckpointing?: boolean } = {}): TrainingSession {
+    const handle = this.addon.createTrainingSession(this.live(), adapter.live(), {
+      dropout: options.dropout ?? 0,
+      gradientCheckpointing: options.gradientCheckpointing ?? false,
+    });
+    return new TrainingSession(handle);
+  }
+
   get disposed(): boolean {
     return this.handle === undefined;
   }
@@ -160,6 +187,18 @@ export class LoraAdapter {
     this.info = handle.info();
   }
 
+  tensorNames(): string[] {
+    return this.live().tensorNames();
+  }
+
+  getTensor(name: string): Float32Array {
+    return this.live().getTensor(name);
+  }
+
+  setTensor(name: string, values: Float32Array): void {
+    this.live().setTensor(name, values);
+  }
+
   /** Writes the adapter as a GGUF LoRA file (atomically: a temporary file, then a rename). */
   async save(path: string): Promise<void> {
     await this.live().save(path);
@@ -177,6 +216,54 @@ export class LoraAdapter {
   /** @internal */
   live(): AddonAdapter {
     if (!this.handle) throw new Error('the adapter was disposed');
+    return this.handle;
+  }
+}
+
+/** Gradients and optimizer state for training one adapter; the loop around it lives in electron/trainer. */
+export class TrainingSession {
+  private handle: AddonTrainingSession | undefined;
+
+  /** @internal */
+  constructor(handle: AddonTrainingSession) {
+    this.handle = handle;
+  }
+
+  accumulate(batch: AddonBatch): Promise<number> {
+    return this.live().accumulate(batch);
+  }
+
+  evaluate(batch: AddonBatch): Promise<number> {
+    return this.live().evaluate(batch);
+  }
+
+  step(options: AddonStepOptions): Promise<{ gradNorm: number; clipped: boolean }> {
+    return this.live().step(options);
+  }
+
+  gradient(name: string): Float32Array {
+    return this.live().gradient(name);
+  }
+
+  saveOptimizer(path: string): Promise<void> {
+    return this.live().saveOptimizer(path);
+  }
+
+  loadOptimizer(path: string): Promise<void> {
+    return this.live().loadOptimizer(path);
+  }
+
+  memory(): AddonMemory {
+    return this.live().memory();
+  }
+
+  dispose(): void {
+    this.handle?.dispose();
+    this.handle = undefined;
+  }
+
+  private live(): AddonTrainingSession {
+    if (!this.handle) throw new Error('the training session was disposed');
     return this.handle;
   }
 }

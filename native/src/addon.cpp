@@ -10,12 +10,14 @@
 #include "graph.h"
 #include "lora.h"
 #include "model.h"
+#include "train.h"
 
 namespace {
 
 struct AddonData {
     Napi::FunctionReference model_ctor;
     Napi::FunctionReference adapter_ctor;
+    Napi::FunctionReference session_ctor;
 };
 
 // ggml prints info lines (backend loading and the like) that a CLI user should not see; warnings and errors stay.
@@ -82,6 +84,9 @@ public:
         return DefineClass(env, "AddonAdapter", {
             InstanceMethod("info", &AdapterWrap::Info),
             InstanceMethod("save", &AdapterWrap::Save),
+            InstanceMethod("tensorNames", &AdapterWrap::TensorNames),
+            InstanceMethod("getTensor", &AdapterWrap::GetTensor),
+            InstanceMethod("setTensor", &AdapterWrap::SetTensor),
             InstanceMethod("dispose", &AdapterWrap::Dispose),
         });
     }
@@ -113,8 +118,63 @@ private:
         return o;
     }
     Napi::Value Save(const Napi::CallbackInfo & info);
+    Napi::Value TensorNames(const Napi::CallbackInfo & info) {
+        auto a = live(info.Env());
+        auto tensors = a->tensors();
+        Napi::Array out = Napi::Array::New(info.Env(), tensors.size());
+        for (size_t i = 0; i < tensors.size(); i++) out.Set(i, tensors[i].first);
+        return out;
+    }
+    Napi::Value GetTensor(const Napi::CallbackInfo & info);
+    Napi::Value SetTensor(const Napi::CallbackInfo & info);
     Napi::Value Dispose(const Napi::CallbackInfo & info) {
         adapter.reset();
+        return info.Env().Undefined();
+    }
+};
+
+class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
+public:
+    static Napi::Function Define(Napi::Env env) {
+        return DefineClass(env, "AddonTrainingSession", {
+            InstanceMethod("accumulate", &SessionWrap::Accumulate),
+            InstanceMethod("evaluate", &SessionWrap::Evaluate),
+            InstanceMethod("step", &SessionWrap::Step),
+            InstanceMethod("gradient", &SessionWrap::Gradient),
+            InstanceMethod("saveOptimizer", &SessionWrap::SaveOptimizer),
+            InstanceMethod("loadOptimizer", &SessionWrap::LoadOptimizer),
+            InstanceMethod("memory", &SessionWrap::Memory),
+            InstanceMethod("dispose", &SessionWrap::Dispose),
+        });
+    }
+    explicit SessionWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<SessionWrap>(info) {
+        if (info.Length() != 1 || !info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "created by createTrainingSession()");
+        session = *info[0].As<Napi::External<std::shared_ptr<TrainingSession>>>().Data();
+    }
+    std::shared_ptr<TrainingSession> session;
+
+private:
+    std::shared_ptr<TrainingSession> live(Napi::Env env) {
+        if (!session) throw Napi::Error::New(env, "the training session was disposed");
+        return session;
+    }
+    Napi::Value Accumulate(const Napi::CallbackInfo & info);
+    Napi::Value Evaluate(const Napi::CallbackInfo & info);
+    Napi::Value Step(const Napi::CallbackInfo & info);
+    Napi::Value Gradient(const Napi::CallbackInfo & info);
+    Napi::Value SaveOptimizer(const Napi::CallbackInfo & info);
+    Napi::Value LoadOptimizer(const Napi::CallbackInfo & info);
+    Napi::Value Memory(const Napi::CallbackInfo & info) {
+        auto s = live(info.Env());
+        Napi::Object o = Napi::Object::New(info.Env());
+        o.Set("stateBytes", (double) s->state_bytes());
+        o.Set("computeBytes", (double) s->compute_bytes());
+        o.Set("peakComputeBytes", (double) s->peak_compute_bytes());
+        o.Set("adamSteps", (double) s->adam_steps());
+        return o;
+    }
+    Napi::Value Dispose(const Napi::CallbackInfo & info) {
+        session.reset();
         return info.Env().Undefined();
     }
 };
@@ -172,6 +232,14 @@ Napi::Object wrap_adapter(Napi::Env env, std::shared_ptr<Adapter> a) {
     return data->adapter_ctor.New({Napi::External<std::shared_ptr<Adapter>>::New(env, &a)});
 }
 
+std::shared_ptr<Model> model_arg(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(env.GetInstanceData<AddonData>()->model_ctor.Value())) {
+        throw Napi::TypeError::New(env, "model must be an AddonModel");
+    }
+    return ModelWrap::Unwrap(info[0].As<Napi::Object>())->live(env);
+}
+
 Napi::Value ModelWrap::Forward(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     auto m = live(env);
@@ -200,6 +268,149 @@ Napi::Value AdapterWrap::Save(const Napi::CallbackInfo & info) {
     auto a = live(env);
     std::string path = string_arg(info, 0, "path");
     return run_async<bool>(env, [a, path]() { a->save(path); return true; }, [](Napi::Env e, bool &) { return e.Undefined(); });
+}
+
+std::vector<int32_t> int32_field(Napi::Env env, Napi::Object o, const char * key) {
+    Napi::Value v = o.Get(key);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+        throw Napi::TypeError::New(env, std::string("batch.") + key + " must be an Int32Array");
+    }
+    Napi::Int32Array a = v.As<Napi::Int32Array>();
+    return std::vector<int32_t>(a.Data(), a.Data() + a.ElementLength());
+}
+
+double number_field(Napi::Env env, Napi::Object o, const char * key, double fallback) {
+    Napi::Value v = o.Get(key);
+    if (v.IsUndefined()) return fallback;
+    if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string(key) + " must be a number");
+    return v.As<Napi::Number>().DoubleValue();
+}
+
+TrainBatch batch_arg(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "batch must be an object");
+    Napi::Object o = info[0].As<Napi::Object>();
+    TrainBatch b;
+    b.n_seq = (int64_t) number_field(env, o, "nSeq", 0);
+    b.n_tokens = (int64_t) number_field(env, o, "nTokens", 0);
+    b.tokens = int32_field(env, o, "tokens");
+    b.rows = int32_field(env, o, "rows");
+    b.targets = int32_field(env, o, "targets");
+    b.weight = (float) number_field(env, o, "weight", 1.0);
+    b.dropout_seed = (uint64_t) number_field(env, o, "dropoutSeed", 0);
+    return b;
+}
+
+Napi::Value SessionWrap::Accumulate(const Napi::CallbackInfo & info) {
+    auto s = live(info.Env());
+    TrainBatch b = batch_arg(info);
+    return run_async<double>(info.Env(), [s, b]() { return s->accumulate(b); }, [](Napi::Env e, double & v) { return Napi::Number::New(e, v); });
+}
+
+Napi::Value SessionWrap::Evaluate(const Napi::CallbackInfo & info) {
+    auto s = live(info.Env());
+    TrainBatch b = batch_arg(info);
+    return run_async<double>(info.Env(), [s, b]() { return s->evaluate(b); }, [](Napi::Env e, double & v) { return Napi::Number::New(e, v); });
+}
+
+Napi::Value SessionWrap::Step(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    auto s = live(env);
+    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "step options must be an object");
+    Napi::Object o = info[0].As<Napi::Object>();
+    StepOptions opt;
+    opt.lr = (float) number_field(env, o, "lr", opt.lr);
+    opt.beta1 = (float) number_field(env, o, "beta1", opt.beta1);
+    opt.beta2 = (float) number_field(env, o, "beta2", opt.beta2);
+    opt.eps = (float) number_field(env, o, "eps", opt.eps);
+    opt.weight_decay = (float) number_field(env, o, "weightDecay", opt.weight_decay);
+    opt.clip = (float) number_field(env, o, "clip", opt.clip);
+    return run_async<StepResult>(env, [s, opt]() { return s->step(opt); }, [](Napi::Env e, StepResult & r) {
+        Napi::Object out = Napi::Object::New(e);
+        out.Set("gradNorm", r.grad_norm);
+        out.Set("clipped", r.clipped);
+        return out;
+    });
+}
+
+Napi::Value SessionWrap::Gradient(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    auto s = live(env);
+    std::vector<float> g;
+    try {
+        g = s->gradient(string_arg(info, 0, "name"));
+    } catch (const std::runtime_error & e) {
+        throw Napi::Error::New(env, e.what());
+    }
+    Napi::Float32Array out = Napi::Float32Array::New(env, g.size());
+    std::copy(g.begin(), g.end(), out.Data());
+    return out;
+}
+
+Napi::Value SessionWrap::SaveOptimizer(const Napi::CallbackInfo & info) {
+    auto s = live(info.Env());
+    std::string path = string_arg(info, 0, "path");
+    return run_async<bool>(info.Env(), [s, path]() { s->save_optimizer(path); return true; }, [](Napi::Env e, bool &) { return e.Undefined(); });
+}
+
+Napi::Value SessionWrap::LoadOptimizer(const Napi::CallbackInfo & info) {
+    auto s = live(info.Env());
+    std::string path = string_arg(info, 0, "path");
+    return run_async<bool>(info.Env(), [s, path]() { s->load_optimizer(path); return true; }, [](Napi::Env e, bool &) { return e.Undefined(); });
+}
+
+Napi::Value AdapterWrap::GetTensor(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    auto a = live(env);
+    ggml_tensor * t;
+    try {
+        t = a->tensor(string_arg(info, 0, "name"));
+    } catch (const std::runtime_error & e) {
+        throw Napi::Error::New(env, e.what());
+    }
+    Napi::Float32Array out = Napi::Float32Array::New(env, ggml_nelements(t));
+    ggml_backend_tensor_get(t, out.Data(), 0, ggml_nbytes(t));
+    return out;
+}
+
+Napi::Value AdapterWrap::SetTensor(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    auto a = live(env);
+    ggml_tensor * t;
+    try {
+        t = a->tensor(string_arg(info, 0, "name"));
+    } catch (const std::runtime_error & e) {
+        throw Napi::Error::New(env, e.what());
+    }
+    if (info.Length() < 2 || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+        (int64_t) info[1].As<Napi::Float32Array>().ElementLength() != ggml_nelements(t)) {
+        throw Napi::TypeError::New(env, "values must be a Float32Array of " + std::to_string(ggml_nelements(t)) + " elements");
+    }
+    std::lock_guard<std::mutex> lock(a->model->compute_mutex);
+    ggml_backend_tensor_set(t, info[1].As<Napi::Float32Array>().Data(), 0, ggml_nbytes(t));
+    return env.Undefined();
+}
+
+Napi::Value CreateTrainingSession(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    auto m = model_arg(info);
+    if (info.Length() < 2 || !info[1].IsObject() || !info[1].As<Napi::Object>().InstanceOf(env.GetInstanceData<AddonData>()->adapter_ctor.Value())) {
+        throw Napi::TypeError::New(env, "adapter must be an AddonAdapter");
+    }
+    auto a = AdapterWrap::Unwrap(info[1].As<Napi::Object>())->live(env);
+    TrainOptions options;
+    if (info.Length() > 2 && info[2].IsObject()) {
+        Napi::Object o = info[2].As<Napi::Object>();
+        options.dropout = (float) number_field(env, o, "dropout", 0.0);
+        Napi::Value gc = o.Get("gradientCheckpointing");
+        options.gradient_checkpointing = gc.IsBoolean() && gc.As<Napi::Boolean>().Value();
+    }
+    try {
+        auto session = std::make_shared<TrainingSession>(m, a, options);
+        return env.GetInstanceData<AddonData>()->session_ctor.New({Napi::External<std::shared_ptr<TrainingSession>>::New(env, &session)});
+    } catch (const std::runtime_error & e) {
+        throw Napi::Error::New(env, e.what());
+    }
 }
 
 Napi::Value LoadBackends(const Napi::CallbackInfo & info) {
@@ -244,13 +455,6 @@ Napi::Value LoadModel(const Napi::CallbackInfo & info) {
         });
 }
 
-std::shared_ptr<Model> model_arg(const Napi::CallbackInfo & info) {
-    Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(env.GetInstanceData<AddonData>()->model_ctor.Value())) {
-        throw Napi::TypeError::New(env, "model must be an AddonModel");
-    }
-    return ModelWrap::Unwrap(info[0].As<Napi::Object>())->live(env);
-}
 
 Napi::Value CreateAdapter(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
@@ -311,6 +515,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     auto * data = new AddonData();
     data->model_ctor = Napi::Persistent(ModelWrap::Define(env));
     data->adapter_ctor = Napi::Persistent(AdapterWrap::Define(env));
+    data->session_ctor = Napi::Persistent(SessionWrap::Define(env));
     env.SetInstanceData(data);
     exports.Set("loadBackends", Napi::Function::New(env, LoadBackends));
     exports.Set("listDevices", Napi::Function::New(env, ListDevices));
@@ -318,6 +523,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("createAdapter", Napi::Function::New(env, CreateAdapter));
     exports.Set("loadAdapter", Napi::Function::New(env, LoadAdapter));
     exports.Set("quantize", Napi::Function::New(env, Quantize));
+    exports.Set("createTrainingSession", Napi::Function::New(env, CreateTrainingSession));
     exports.Set("loraModules", [&env]() {
         Napi::Array a = Napi::Array::New(env, lora_modules().size());
         for (size_t i = 0; i < lora_modules().size(); i++) a.Set(i, lora_modules()[i]);

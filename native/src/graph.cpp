@@ -2,16 +2,24 @@
 #include <cmath>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 #include "ggml-alloc.h"
 
 namespace {
 
 // W·x, plus scale·B(A·x) when the adapter adapts W: the same order of ops as llama.cpp's build_lora_mm.
-ggml_tensor * lora_mm(ggml_context * ctx, const Adapter * adapter, ggml_tensor * w, ggml_tensor * x) {
+// With dropout, the LoRA branch sees the masked input (PEFT's lora_dropout); W·x never does.
+ggml_tensor * lora_mm(ggml_context * ctx, const Adapter * adapter, ggml_tensor * w, ggml_tensor * x, const Dropout * dropout, size_t slot) {
     ggml_tensor * out = ggml_mul_mat(ctx, w, x);
     const LoraWeight * lw = adapter ? adapter->find(w) : nullptr;
     if (!lw) return out;
-    ggml_tensor * ab = ggml_mul_mat(ctx, lw->b, ggml_mul_mat(ctx, lw->a, x));
+    ggml_tensor * xin = x;
+    if (dropout && dropout->pool) {
+        const int64_t offset = dropout->offsets.at(slot);
+        ggml_tensor * mask = ggml_view_2d(ctx, dropout->pool, x->ne[0], x->ne[1], x->ne[0] * sizeof(float), offset * sizeof(float));
+        xin = ggml_mul(ctx, x, mask);
+    }
+    ggml_tensor * ab = ggml_mul_mat(ctx, lw->b, ggml_mul_mat(ctx, lw->a, xin));
     return ggml_add(ctx, out, ggml_scale(ctx, ab, adapter->scale()));
 }
 
@@ -29,6 +37,9 @@ ggml_tensor * expand_kv(ggml_context * ctx, ggml_tensor * t, int64_t n_head, int
     return ggml_reshape_3d(ctx, r, head_dim, n_head, n);
 }
 
+// Index of a module in lora_modules(), for the dropout slot of (layer, module).
+size_t slot_of(int il, size_t module) { return (size_t) il * 7 + module; }
+
 }  // namespace
 
 void fill_positions(std::vector<int32_t> & pos, int64_t n_tokens, int64_t n_seq) {
@@ -43,11 +54,8 @@ void fill_causal_mask(std::vector<float> & mask, int64_t n_tokens) {
         for (int64_t k = q + 1; k < n_tokens; k++) mask[q * n_tokens + k] = -INFINITY;
 }
 
-ggml_tensor * build_forward(ggml_context * ctx, const Model & m, const Adapter * adapter, int64_t n_tokens, int64_t n_seq, GraphInputs & in) {
-    const Hparams & hp = m.hp;
+void build_inputs(ggml_context * ctx, int64_t n_tokens, int64_t n_seq, GraphInputs & in) {
     const int64_t n = n_tokens * n_seq;
-    const float kq_scale = 1.0f / std::sqrt((float) hp.head_dim);
-
     in.tokens = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, n);
     in.pos = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, n);
     in.mask = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, n_tokens, n_tokens);
@@ -55,41 +63,62 @@ ggml_tensor * build_forward(ggml_context * ctx, const Model & m, const Adapter *
     ggml_set_name(in.tokens, "tokens");
     ggml_set_name(in.pos, "positions");
     ggml_set_name(in.mask, "kq_mask");
+}
 
-    ggml_tensor * x = ggml_get_rows(ctx, m.tok_embd, in.tokens);  // [n_embd, n]
-    for (const Layer & l : m.layers) {
-        ggml_tensor * cur = norm(ctx, x, l.attn_norm, hp.rms_eps);
-        ggml_tensor * q = ggml_reshape_3d(ctx, lora_mm(ctx, adapter, l.wq, cur), hp.head_dim, hp.n_head, n);
-        ggml_tensor * k = ggml_reshape_3d(ctx, lora_mm(ctx, adapter, l.wk, cur), hp.head_dim, hp.n_head_kv, n);
-        ggml_tensor * v = ggml_reshape_3d(ctx, lora_mm(ctx, adapter, l.wv, cur), hp.head_dim, hp.n_head_kv, n);
-        // llama uses RoPE mode 0 (LLAMA_ROPE_TYPE_NORM); no YaRN: ext_factor 0, attn_factor 1.
-        q = ggml_rope_ext(ctx, q, in.pos, m.rope_freqs, (int) hp.n_rot, 0, (int) hp.n_ctx_train, hp.rope_freq_base,
-                          hp.rope_freq_scale, 0.0f, 1.0f, 32.0f, 1.0f);
-        k = ggml_rope_ext(ctx, k, in.pos, m.rope_freqs, (int) hp.n_rot, 0, (int) hp.n_ctx_train, hp.rope_freq_base,
-                          hp.rope_freq_scale, 0.0f, 1.0f, 32.0f, 1.0f);
-        k = expand_kv(ctx, k, hp.n_head, hp.n_head_kv);
-        v = expand_kv(ctx, v, hp.n_head, hp.n_head_kv);
+ggml_tensor * build_embeddings(ggml_context * ctx, const Model & m, const GraphInputs & in) {
+    return ggml_get_rows(ctx, m.tok_embd, in.tokens);
+}
 
-        // Per sequence and head: [head_dim, n_tokens, n_head, n_seq].
-        ggml_tensor * qp = ggml_permute(ctx, ggml_reshape_4d(ctx, q, hp.head_dim, hp.n_head, n_tokens, n_seq), 0, 2, 1, 3);
-        ggml_tensor * kp = ggml_permute(ctx, ggml_reshape_4d(ctx, k, hp.head_dim, hp.n_head, n_tokens, n_seq), 0, 2, 1, 3);
-        ggml_tensor * kq = ggml_mul_mat(ctx, kp, qp);  // [n_tokens(k), n_tokens(q), n_head, n_seq]
-        ggml_mul_mat_set_prec(kq, GGML_PREC_F32);
-        kq = ggml_soft_max_ext(ctx, kq, in.mask, kq_scale, 0.0f);
-        ggml_tensor * vp = ggml_cont(ctx, ggml_permute(ctx, ggml_reshape_4d(ctx, v, hp.head_dim, hp.n_head, n_tokens, n_seq), 1, 2, 0, 3));
-        ggml_tensor * kqv = ggml_mul_mat(ctx, vp, kq);  // [head_dim, n_tokens, n_head, n_seq]
-        ggml_tensor * merged = ggml_cont(ctx, ggml_permute(ctx, kqv, 0, 2, 1, 3));  // [head_dim, n_head, n_tokens, n_seq]
-        cur = lora_mm(ctx, adapter, l.wo, ggml_reshape_2d(ctx, merged, hp.n_embd, n));
-        ggml_tensor * ffn_in = ggml_add(ctx, cur, x);
+ggml_tensor * build_layer(ggml_context * ctx, const Model & m, const Adapter * adapter, int il, ggml_tensor * x,
+                          const GraphInputs & in, int64_t n_tokens, int64_t n_seq, const Dropout * dropout) {
+    const Hparams & hp = m.hp;
+    const Layer & l = m.layers[il];
+    const int64_t n = n_tokens * n_seq;
+    const float kq_scale = 1.0f / std::sqrt((float) hp.head_dim);
+    auto mm = [&](ggml_tensor * w, ggml_tensor * input, size_t module) {
+        return lora_mm(ctx, adapter, w, input, dropout, slot_of(il, module));
+    };
+    // Module order as in lora_modules(): attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down.
+    ggml_tensor * cur = norm(ctx, x, l.attn_norm, hp.rms_eps);
+    ggml_tensor * q = ggml_reshape_3d(ctx, mm(l.wq, cur, 0), hp.head_dim, hp.n_head, n);
+    ggml_tensor * k = ggml_reshape_3d(ctx, mm(l.wk, cur, 1), hp.head_dim, hp.n_head_kv, n);
+    ggml_tensor * v = ggml_reshape_3d(ctx, mm(l.wv, cur, 2), hp.head_dim, hp.n_head_kv, n);
+    // llama uses RoPE mode 0 (LLAMA_ROPE_TYPE_NORM); no YaRN: ext_factor 0, attn_factor 1.
+    q = ggml_rope_ext(ctx, q, in.pos, m.rope_freqs, (int) hp.n_rot, 0, (int) hp.n_ctx_train, hp.rope_freq_base,
+                      hp.rope_freq_scale, 0.0f, 1.0f, 32.0f, 1.0f);
+    k = ggml_rope_ext(ctx, k, in.pos, m.rope_freqs, (int) hp.n_rot, 0, (int) hp.n_ctx_train, hp.rope_freq_base,
+                      hp.rope_freq_scale, 0.0f, 1.0f, 32.0f, 1.0f);
+    k = expand_kv(ctx, k, hp.n_head, hp.n_head_kv);
+    v = expand_kv(ctx, v, hp.n_head, hp.n_head_kv);
 
-        cur = norm(ctx, ffn_in, l.ffn_norm, hp.rms_eps);
-        ggml_tensor * gate = lora_mm(ctx, adapter, l.w_gate, cur);
-        ggml_tensor * up = lora_mm(ctx, adapter, l.w_up, cur);
-        cur = lora_mm(ctx, adapter, l.w_down, ggml_swiglu_split(ctx, gate, up));
-        x = ggml_add(ctx, cur, ffn_in);
-    }
-    x = norm(ctx, x, m.output_norm, hp.rms_eps);
-    ggml_tensor * logits = ggml_mul_mat(ctx, m.output, x);
+    // Per sequence and head: [head_dim, n_tokens, n_head, n_seq].
+    ggml_tensor * qp = ggml_permute(ctx, ggml_reshape_4d(ctx, q, hp.head_dim, hp.n_head, n_tokens, n_seq), 0, 2, 1, 3);
+    ggml_tensor * kp = ggml_permute(ctx, ggml_reshape_4d(ctx, k, hp.head_dim, hp.n_head, n_tokens, n_seq), 0, 2, 1, 3);
+    ggml_tensor * kq = ggml_mul_mat(ctx, kp, qp);  // [n_tokens(k), n_tokens(q), n_head, n_seq]
+    ggml_mul_mat_set_prec(kq, GGML_PREC_F32);
+    kq = ggml_soft_max_ext(ctx, kq, in.mask, kq_scale, 0.0f);
+    ggml_tensor * vp = ggml_cont(ctx, ggml_permute(ctx, ggml_reshape_4d(ctx, v, hp.head_dim, hp.n_head, n_tokens, n_seq), 1, 2, 0, 3));
+    ggml_tensor * kqv = ggml_mul_mat(ctx, vp, kq);  // [head_dim, n_tokens, n_head, n_seq]
+    ggml_tensor * merged = ggml_cont(ctx, ggml_permute(ctx, kqv, 0, 2, 1, 3));  // [head_dim, n_head, n_tokens, n_seq]
+    cur = mm(l.wo, ggml_reshape_2d(ctx, merged, hp.n_embd, n), 3);
+    ggml_tensor * ffn_in = ggml_add(ctx, cur, x);
+
+    cur = norm(ctx, ffn_in, l.ffn_norm, hp.rms_eps);
+    ggml_tensor * gate = mm(l.w_gate, cur, 4);
+    ggml_tensor * up = mm(l.w_up, cur, 5);
+    cur = mm(l.w_down, ggml_swiglu_split(ctx, gate, up), 6);
+    return ggml_add(ctx, cur, ffn_in);
+}
+
+ggml_tensor * build_head(ggml_context * ctx, const Model & m, ggml_tensor * x) {
+    return ggml_mul_mat(ctx, m.output, norm(ctx, x, m.output_norm, m.hp.rms_eps));
+}
+
+ggml_tensor * build_forward(ggml_context * ctx, const Model & m, const Adapter * adapter, int64_t n_tokens, int64_t n_seq, GraphInputs & in) {
+    build_inputs(ctx, n_tokens, n_seq, in);
+    ggml_tensor * x = build_embeddings(ctx, m, in);
+    for (int il = 0; il < (int) m.layers.size(); il++) x = build_layer(ctx, m, adapter, il, x, in, n_tokens, n_seq, nullptr);
+    ggml_tensor * logits = build_head(ctx, m, x);
     ggml_set_name(logits, "logits");
     ggml_set_output(logits);
     return logits;
@@ -140,14 +169,22 @@ std::vector<float> forward_logprobs(Model & m, const Adapter * adapter, const st
     std::vector<float> host(n_vocab * n);
     ggml_backend_tensor_get(logits, host.data(), 0, host.size() * sizeof(float));
 
+    // log-softmax of each row at its next token, rows split across the CPU threads.
     std::vector<float> out(n - 1);
-    for (int64_t i = 0; i + 1 < n; i++) {
-        const float * row = host.data() + i * n_vocab;
-        double max = row[0];
-        for (int64_t j = 1; j < n_vocab; j++) max = std::max(max, (double) row[j]);
-        double sum = 0;
-        for (int64_t j = 0; j < n_vocab; j++) sum += std::exp((double) row[j] - max);
-        out[i] = (float) ((double) row[tokens[i + 1]] - max - std::log(sum));
-    }
+    auto score_rows = [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; i++) {
+            const float * row = host.data() + i * n_vocab;
+            float max = row[0];
+            for (int64_t j = 1; j < n_vocab; j++) max = std::max(max, row[j]);
+            double sum = 0;
+            for (int64_t j = 0; j < n_vocab; j++) sum += std::exp(row[j] - max);
+            out[i] = (float) ((double) row[tokens[i + 1]] - max - std::log(sum));
+        }
+    };
+    const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(m.backends.threads, (n - 1) / 16));
+    std::vector<std::thread> pool;
+    for (int64_t w = 1; w < workers; w++) pool.emplace_back(score_rows, (n - 1) * w / workers, (n - 1) * (w + 1) / workers);
+    score_rows(0, (n - 1) / workers);
+    for (std::thread & t : pool) t.join();
     return out;
 }

@@ -14,6 +14,28 @@ struct GraphInputs {
 /** Enough nodes for a 7B-sized llama with LoRA on every module, forward and backward. */
 constexpr size_t GRAPH_MAX_NODES = 65536;
 
+/**
+ * LoRA dropout (inverted): the LoRA branch sees x ⊙ mask, mask entries 0 or 1/(1-p). Masks are views at
+ * per-module offsets into one random pool (a graph input), so a step needs one host-made pool, not one mask per module.
+ */
+struct Dropout {
+    ggml_tensor * pool = nullptr;       // F32 [pool_len]
+    std::vector<int64_t> offsets;       // one per (layer, module) in lora_modules() order
+};
+
+/** Creates the graph inputs (tokens, positions, mask) for n_seq sequences of n_tokens. */
+void build_inputs(ggml_context * ctx, int64_t n_tokens, int64_t n_seq, GraphInputs & in);
+
+/** Token embeddings [n_embd, n_tokens * n_seq]. */
+ggml_tensor * build_embeddings(ggml_context * ctx, const Model & m, const GraphInputs & in);
+
+/** One transformer block applied to x [n_embd, n_tokens * n_seq]. */
+ggml_tensor * build_layer(ggml_context * ctx, const Model & m, const Adapter * adapter, int il, ggml_tensor * x,
+                          const GraphInputs & in, int64_t n_tokens, int64_t n_seq, const Dropout * dropout);
+
+/** Final norm and output projection: logits F32 [n_vocab, columns of x]. */
+ggml_tensor * build_head(ggml_context * ctx, const Model & m, ggml_tensor * x);
+
 /** Logits F32 [n_vocab, n_tokens * n_seq] for n_seq sequences of n_tokens each. */
 ggml_tensor * build_forward(ggml_context * ctx, const Model & m, const Adapter * adapter, int64_t n_tokens, int64_t n_seq, GraphInputs & in);
 

@@ -5,6 +5,7 @@
 #include <set>
 #include <stdexcept>
 #include "gguf.h"
+#include "gguf_io.h"
 
 namespace {
 struct GgufCloser { void operator()(gguf_context * c) const { gguf_free(c); } };
@@ -30,8 +31,9 @@ void Adapter::allocate(const std::vector<std::pair<ggml_tensor *, std::pair<ggml
     ctx_ = ggml_init({ggml_tensor_overhead() * (2 * specs.size() + 1), nullptr, true});
     if (!ctx_) throw std::runtime_error("out of memory");
     for (const auto & [base, ab] : specs) {
-        ggml_tensor * a = ggml_dup_tensor(ctx_, ab.first);
-        ggml_tensor * b = ggml_dup_tensor(ctx_, ab.second);
+        // Always F32: the trainer updates these in place, and F16 files are widened on load.
+        ggml_tensor * a = ggml_new_tensor_2d(ctx_, GGML_TYPE_F32, ab.first->ne[0], ab.first->ne[1]);
+        ggml_tensor * b = ggml_new_tensor_2d(ctx_, GGML_TYPE_F32, ab.second->ne[0], ab.second->ne[1]);
         ggml_format_name(a, "%s.lora_a", base->name);
         ggml_format_name(b, "%s.lora_b", base->name);
         weights[base] = {a, b};
@@ -167,42 +169,45 @@ std::shared_ptr<Adapter> Adapter::load(std::shared_ptr<Model> model, const std::
                 std::fread(staging.data(), 1, staging.size(), probe) != staging.size()) {
                 throw close_and_fail(std::string("could not read tensor ") + src->name);
             }
-            ggml_backend_tensor_set(dst, staging.data(), 0, staging.size());
+            if (src->type == GGML_TYPE_F32) {
+                ggml_backend_tensor_set(dst, staging.data(), 0, staging.size());
+                continue;
+            }
+            const ggml_type_traits * traits = ggml_get_type_traits(src->type);
+            if (!traits->to_float) throw close_and_fail(std::string("tensor ") + src->name + " has unsupported type " + ggml_type_name(src->type));
+            std::vector<float> widened(ggml_nelements(src));
+            traits->to_float(staging.data(), widened.data(), ggml_nelements(src));
+            ggml_backend_tensor_set(dst, widened.data(), 0, widened.size() * sizeof(float));
         }
     }
     std::fclose(probe);
     return ad;
 }
 
-void Adapter::save(const std::string & path) const {
-    std::unique_ptr<gguf_context, GgufCloser> g(gguf_init_empty());
-    gguf_set_val_str(g.get(), "general.architecture", model->hp.arch.c_str());
-    gguf_set_val_str(g.get(), "general.type", "adapter");
-    gguf_set_val_str(g.get(), "adapter.type", "lora");
-    gguf_set_val_f32(g.get(), "adapter.lora.alpha", alpha);
-    // Host copies: gguf writes from host memory, and the adapter may live on a GPU.
-    size_t bytes = 0;
-    for (const auto & [base, lw] : weights) bytes += ggml_nbytes(lw.a) + ggml_nbytes(lw.b) + 2 * GGML_MEM_ALIGN;
-    std::unique_ptr<ggml_context, CtxCloser> host(ggml_init({bytes + ggml_tensor_overhead() * (2 * weights.size() + 1), nullptr, false}));
-    if (!host) throw std::runtime_error("out of memory while saving the adapter");
+std::vector<std::pair<std::string, ggml_tensor *>> Adapter::tensors() const {
+    std::vector<std::pair<std::string, ggml_tensor *>> out;
     for (const std::string & name : names) {
         for (const auto & [base, lw] : weights) {
             if (name != base->name) continue;
-            for (ggml_tensor * t : {lw.a, lw.b}) {
-                ggml_tensor * c = ggml_dup_tensor(host.get(), t);
-                ggml_set_name(c, t->name);
-                ggml_backend_tensor_get(t, c->data, 0, ggml_nbytes(t));
-                gguf_add_tensor(g.get(), c);
-            }
+            out.push_back({lw.a->name, lw.a});
+            out.push_back({lw.b->name, lw.b});
         }
     }
-    const std::string tmp = path + ".tmp";
-    if (!gguf_write_to_file(g.get(), tmp.c_str(), false)) {
-        std::remove(tmp.c_str());
-        throw std::runtime_error(path + ": could not write the adapter (is the folder writable and the disk not full?)");
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw std::runtime_error(path + ": could not move the finished adapter into place");
-    }
+    return out;
+}
+
+ggml_tensor * Adapter::tensor(const std::string & name) const {
+    for (const auto & [n, t] : tensors()) if (n == name) return t;
+    throw std::runtime_error("the adapter has no tensor '" + name + "'");
+}
+
+void Adapter::save(const std::string & path) const {
+    const std::string arch = model->hp.arch;
+    const float a = alpha;
+    write_gguf_atomic(path, [&](gguf_context * g) {
+        gguf_set_val_str(g, "general.architecture", arch.c_str());
+        gguf_set_val_str(g, "general.type", "adapter");
+        gguf_set_val_str(g, "adapter.type", "lora");
+        gguf_set_val_f32(g, "adapter.lora.alpha", a);
+    }, tensors());
 }

@@ -30,6 +30,10 @@ public:
     void save(const std::string & path) const;
 
     float scale() const { return rank > 0 ? alpha / (float) rank : 1.0f; }
+    /** Every A and B tensor with its GGUF name, in file order (A before B, layer by layer). */
+    std::vector<std::pair<std::string, ggml_tensor *>> tensors() const;
+    /** One tensor by GGUF name; throws if there is none. */
+    ggml_tensor * tensor(const std::string & name) const;
     /** The LoRA pair for a base weight, or null. */
     const LoraWeight * find(const ggml_tensor * base) const;
 

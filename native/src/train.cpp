@@ -1,0 +1,393 @@
+#include "train.h"
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <random>
+#include <stdexcept>
+#include "ggml-alloc.h"
+#include "gguf_io.h"
+
+namespace {
+
+struct CtxCloser { void operator()(ggml_context * c) const { ggml_free(c); } };
+using CtxPtr = std::unique_ptr<ggml_context, CtxCloser>;
+
+CtxPtr graph_context() {
+    return CtxPtr(ggml_init({ggml_tensor_overhead() * GRAPH_MAX_NODES + ggml_graph_overhead_custom(GRAPH_MAX_NODES, true), nullptr, true}));
+}
+
+// Sets a graph input only if the scheduler allocated it (a tensor the graph does not use has no buffer).
+void set_input(ggml_tensor * t, const void * data, size_t bytes) {
+    if (t && t->buffer) ggml_backend_tensor_set(t, data, 0, bytes);
+}
+
+/** The loss inputs and the summed log-probability of the targets (negative; mean loss = −sum / rows). */
+struct LossNodes {
+    ggml_tensor * rows = nullptr;    // I32 [M]: columns of x that predict a target
+    ggml_tensor * labels = nullptr;  // F32 [n_vocab, M]: one-hot targets
+    ggml_tensor * mean = nullptr;    // mean cross-entropy over the M rows
+    ggml_tensor * sum = nullptr;     // Σ log p(target), for reporting
+};
+
+// Only the M target rows go through the output projection: prompt and padding cost nothing and add nothing.
+// ggml's fused cross-entropy (the op ggml-opt trains with) rather than softmax → log, whose CPU backward
+// gave wrong gradients here (checked against finite differences).
+LossNodes build_loss(ggml_context * ctx, const Model & m, ggml_tensor * x, int64_t n_rows) {
+    LossNodes out;
+    out.rows = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, n_rows);
+    out.labels = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, m.hp.n_vocab, n_rows);
+    ggml_set_input(out.rows);
+    ggml_set_input(out.labels);
+    ggml_tensor * logits = build_head(ctx, m, ggml_get_rows(ctx, x, out.rows));  // [n_vocab, M]
+    out.mean = ggml_cross_entropy_loss(ctx, logits, out.labels);
+    out.sum = ggml_scale(ctx, out.mean, -(float) n_rows);
+    ggml_set_output(out.sum);
+    return out;
+}
+
+void one_hot(std::vector<float> & labels, const std::vector<int32_t> & targets, int64_t n_vocab) {
+    labels.assign(targets.size() * n_vocab, 0.0f);
+    for (size_t i = 0; i < targets.size(); i++) labels[i * n_vocab + targets[i]] = 1.0f;
+}
+
+}  // namespace
+
+TrainingSession::TrainingSession(std::shared_ptr<Model> m, std::shared_ptr<Adapter> a, const TrainOptions & o)
+    : model(std::move(m)), adapter(std::move(a)), options(o) {
+    if (adapter->model != model) throw std::runtime_error("the adapter belongs to another model");
+    if (!(options.dropout >= 0.0f && options.dropout < 1.0f)) throw std::runtime_error("dropout must be at least 0 and below 1");
+    auto tensors = adapter->tensors();
+    ctx_ = ggml_init({ggml_tensor_overhead() * (3 * tensors.size() + 1), nullptr, true});
+    for (const auto & [name, value] : tensors) {
+        Param p{name, value, ggml_dup_tensor(ctx_, value), ggml_dup_tensor(ctx_, value), ggml_dup_tensor(ctx_, value)};
+        ggml_format_name(p.grad, "%s.grad", name.c_str());
+        ggml_set_param(value);
+        params_.push_back(p);
+    }
+    // The loss's incoming gradient (1), kept outside the graph allocator, which may reuse a graph leaf's memory.
+    loss_one_ = ggml_new_tensor_1d(ctx_, GGML_TYPE_F32, 1);
+    grad_buffer_ = ggml_backend_alloc_ctx_tensors_from_buft(ctx_, ggml_backend_dev_buffer_type(model->backends.main_dev));
+    if (!grad_buffer_) throw std::runtime_error("not enough memory on " + model->backends.device_name + " for the optimizer state");
+    ggml_backend_buffer_clear(grad_buffer_, 0);
+    const float one = 1.0f;
+    ggml_backend_tensor_set(loss_one_, &one, 0, sizeof(float));
+    std::vector<ggml_backend_t> backends = model->backends.list();
+    sched_ = ggml_backend_sched_new(backends.data(), nullptr, (int) backends.size(), GRAPH_MAX_NODES, false, true);
+}
+
+TrainingSession::~TrainingSession() {
+    if (sched_) ggml_backend_sched_free(sched_);
+    if (grad_buffer_) ggml_backend_buffer_free(grad_buffer_);
+    if (ctx_) ggml_free(ctx_);
+}
+
+size_t TrainingSession::state_bytes() const {
+    size_t bytes = grad_buffer_ ? ggml_backend_buffer_get_size(grad_buffer_) : 0;
+    for (const Param & p : params_) bytes += ggml_nbytes(p.value);
+    return bytes;
+}
+
+void TrainingSession::validate(const TrainBatch & b) const {
+    const int64_t n = b.n_seq * b.n_tokens;
+    if (b.n_seq <= 0 || b.n_tokens <= 0 || (int64_t) b.tokens.size() != n) throw std::runtime_error("batch: tokens must be n_seq × n_tokens");
+    if (b.n_tokens > model->hp.n_ctx_train) {
+        throw std::runtime_error("batch: sequences of " + std::to_string(b.n_tokens) + " tokens exceed the model's context of " +
+                                 std::to_string(model->hp.n_ctx_train));
+    }
+    if (b.rows.empty() || b.rows.size() != b.targets.size()) throw std::runtime_error("batch: no target tokens (rows and targets must match and not be empty)");
+    for (int32_t t : b.tokens) if (t < 0 || t >= model->hp.n_vocab) throw std::runtime_error("batch: token " + std::to_string(t) + " is outside the vocabulary");
+    for (int32_t t : b.targets) if (t < 0 || t >= model->hp.n_vocab) throw std::runtime_error("batch: target " + std::to_string(t) + " is outside the vocabulary");
+    for (int32_t r : b.rows) if (r < 0 || r >= n) throw std::runtime_error("batch: row " + std::to_string(r) + " is outside the batch");
+    if (!(b.weight > 0) || !std::isfinite(b.weight)) throw std::runtime_error("batch: weight must be a positive number");
+}
+
+std::vector<ggml_tensor *> TrainingSession::grad_accs_for(ggml_cgraph * graph) const {
+    std::map<const ggml_tensor *, ggml_tensor *> acc;
+    for (const Param & p : params_) acc[p.value] = p.grad;
+    std::vector<ggml_tensor *> out(ggml_graph_n_nodes(graph), nullptr);
+    for (int i = 0; i < ggml_graph_n_nodes(graph); i++) {
+        ggml_tensor * node = ggml_graph_node(graph, i);
+        auto it = acc.find(node);
+        if (it != acc.end()) out[i] = it->second;
+        if (node->flags & GGML_TENSOR_FLAG_LOSS) out[i] = loss_one_;
+    }
+    return out;
+}
+
+void TrainingSession::compute(ggml_cgraph * graph, const std::function<void()> & set_inputs) {
+    ggml_backend_sched_reset(sched_);
+    if (!ggml_backend_sched_alloc_graph(sched_, graph)) {
+        throw std::runtime_error("not enough memory on " + model->backends.device_name +
+                                 " for this batch: lower the batch size or max length, or enable gradient checkpointing");
+    }
+    set_inputs();
+    if (ggml_backend_sched_graph_compute(sched_, graph) != GGML_STATUS_SUCCESS) {
+        throw std::runtime_error("a training step failed on " + model->backends.device_name);
+    }
+    size_t bytes = 0;
+    for (ggml_backend_t b : model->backends.list()) bytes += ggml_backend_sched_get_buffer_size(sched_, b);
+    compute_bytes_ = std::max(compute_bytes_, bytes);
+}
+
+double TrainingSession::accumulate(const TrainBatch & batch) { return run(batch, true); }
+double TrainingSession::evaluate(const TrainBatch & batch) { return run(batch, false); }
+
+double TrainingSession::run(const TrainBatch & batch, bool train) {
+    validate(batch);
+    std::lock_guard<std::mutex> lock(model->compute_mutex);
+    compute_bytes_ = 0;
+    // Dropout plan: one random pool and an offset per (layer, module), all from the batch's seed.
+    Dropout plan;
+    std::vector<float> pool_host;
+    const bool drop = train && options.dropout > 0.0f;
+    const int64_t n = batch.n_seq * batch.n_tokens;
+    if (drop) {
+        const int64_t width = std::max(model->hp.n_embd, model->hp.n_ff);
+        const int64_t pool_len = width * n + 4096;
+        std::mt19937_64 rng(batch.dropout_seed);
+        std::bernoulli_distribution keep(1.0 - options.dropout);
+        const float scale = 1.0f / (1.0f - options.dropout);
+        pool_host.resize(pool_len);
+        for (float & v : pool_host) v = keep(rng) ? scale : 0.0f;
+        plan.offsets.resize(model->layers.size() * 7);
+        for (size_t i = 0; i < plan.offsets.size(); i++) plan.offsets[i] = (int64_t) (rng() % (uint64_t) (pool_len - width * n));
+    }
+    const double sum = train && options.gradient_checkpointing ? run_checkpointed(batch, plan, pool_host)
+                                                               : run_full(batch, train, drop ? &plan : nullptr, pool_host);
+    peak_compute_bytes_ = std::max(peak_compute_bytes_, compute_bytes_);
+    return -sum / (double) batch.rows.size();
+}
+
+// The whole model in one graph: forward, loss and (when training) backward.
+double TrainingSession::run_full(const TrainBatch & b, bool train, const Dropout * plan, std::vector<float> & pool_host) {
+    CtxPtr ctx = graph_context();
+    GraphInputs in;
+    build_inputs(ctx.get(), b.n_tokens, b.n_seq, in);
+    Dropout drop;
+    if (plan) {
+        drop.offsets = plan->offsets;
+        drop.pool = ggml_new_tensor_1d(ctx.get(), GGML_TYPE_F32, (int64_t) pool_host.size());
+        ggml_set_input(drop.pool);
+    }
+    ggml_tensor * x = build_embeddings(ctx.get(), *model, in);
+    for (int il = 0; il < (int) model->layers.size(); il++) {
+        x = build_layer(ctx.get(), *model, adapter.get(), il, x, in, b.n_tokens, b.n_seq, plan ? &drop : nullptr);
+    }
+    LossNodes loss = build_loss(ctx.get(), *model, x, (int64_t) b.rows.size());
+    ggml_cgraph * graph = ggml_new_graph_custom(ctx.get(), GRAPH_MAX_NODES, train);
+    if (train) {
+        ggml_tensor * scaled = ggml_scale(ctx.get(), loss.mean, b.weight);
+        ggml_set_loss(scaled);
+        ggml_build_forward_expand(graph, scaled);
+        ggml_build_forward_expand(graph, loss.sum);
+        std::vector<ggml_tensor *> accs = grad_accs_for(graph);
+        ggml_build_backward_expand(ctx.get(), graph, accs.data());
+    } else {
+        ggml_build_forward_expand(graph, loss.sum);
+    }
+    std::vector<int32_t> pos;
+    std::vector<float> mask, labels;
+    fill_positions(pos, b.n_tokens, b.n_seq);
+    fill_causal_mask(mask, b.n_tokens);
+    one_hot(labels, b.targets, model->hp.n_vocab);
+    compute(graph, [&]() {
+        set_input(in.tokens, b.tokens.data(), b.tokens.size() * sizeof(int32_t));
+        set_input(in.pos, pos.data(), pos.size() * sizeof(int32_t));
+        set_input(in.mask, mask.data(), mask.size() * sizeof(float));
+        set_input(loss.rows, b.rows.data(), b.rows.size() * sizeof(int32_t));
+        set_input(loss.labels, labels.data(), labels.size() * sizeof(float));
+        set_input(drop.pool, pool_host.data(), pool_host.size() * sizeof(float));
+    });
+    float sum = 0;
+    ggml_backend_tensor_get(loss.sum, &sum, 0, sizeof(float));
+    return sum;
+}
+
+// Gradient checkpointing: a forward pass keeps only each layer's input; the backward pass then recomputes one
+// layer at a time, as a graph whose loss is the dot product of the layer's output with the gradient from above.
+double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & plan, std::vector<float> & pool_host) {
+    const int L = (int) model->layers.size();
+    const int64_t n = b.n_seq * b.n_tokens, n_embd = model->hp.n_embd;
+    CtxPtr keep(ggml_init({ggml_tensor_overhead() * (L + 4), nullptr, true}));
+    std::vector<ggml_tensor *> xs(L + 1);
+    for (int l = 0; l <= L; l++) xs[l] = ggml_new_tensor_2d(keep.get(), GGML_TYPE_F32, n_embd, n);
+    ggml_tensor * g[2] = {ggml_new_tensor_2d(keep.get(), GGML_TYPE_F32, n_embd, n), ggml_new_tensor_2d(keep.get(), GGML_TYPE_F32, n_embd, n)};
+    ggml_backend_buffer_t keep_buffer = ggml_backend_alloc_ctx_tensors_from_buft(keep.get(), ggml_backend_dev_buffer_type(model->backends.main_dev));
+    if (!keep_buffer) throw std::runtime_error("not enough memory on " + model->backends.device_name + " for the activation checkpoints");
+    struct BufferFree { ggml_backend_buffer_t b; ~BufferFree() { ggml_backend_buffer_free(b); } } free_keep{keep_buffer};
+    const size_t keep_bytes = ggml_backend_buffer_get_size(keep_buffer);
+
+    std::vector<int32_t> pos;
+    std::vector<float> mask, labels;
+    fill_positions(pos, b.n_tokens, b.n_seq);
+    fill_causal_mask(mask, b.n_tokens);
+    one_hot(labels, b.targets, model->hp.n_vocab);
+    const bool drop = !plan.offsets.empty();
+    size_t peak = 0;
+    float sum = 0;
+
+    auto with_graph = [&](const std::function<void(ggml_context *, GraphInputs &, Dropout &, ggml_cgraph *&, std::vector<ggml_tensor *> &)> & build) {
+        CtxPtr ctx = graph_context();
+        GraphInputs in;
+        build_inputs(ctx.get(), b.n_tokens, b.n_seq, in);
+        Dropout d;
+        if (drop) {
+            d.offsets = plan.offsets;
+            d.pool = ggml_new_tensor_1d(ctx.get(), GGML_TYPE_F32, (int64_t) pool_host.size());
+            ggml_set_input(d.pool);
+        }
+        ggml_cgraph * graph = nullptr;
+        std::vector<ggml_tensor *> extra;  // [loss rows, loss labels, loss sum] when the builder adds the loss
+        build(ctx.get(), in, d, graph, extra);
+        compute(graph, [&]() {
+            set_input(in.tokens, b.tokens.data(), b.tokens.size() * sizeof(int32_t));
+            set_input(in.pos, pos.data(), pos.size() * sizeof(int32_t));
+            set_input(in.mask, mask.data(), mask.size() * sizeof(float));
+            set_input(d.pool, pool_host.data(), pool_host.size() * sizeof(float));
+            if (extra.size() >= 2) {
+                set_input(extra[0], b.rows.data(), b.rows.size() * sizeof(int32_t));
+                set_input(extra[1], labels.data(), labels.size() * sizeof(float));
+            }
+        });
+        // The graph's tensors die with its context: read the loss before leaving.
+        if (extra.size() == 3) ggml_backend_tensor_get(extra[2], &sum, 0, sizeof(float));
+        peak = std::max(peak, compute_bytes_);
+        compute_bytes_ = 0;
+    };
+
+    // 1. Forward, storing each layer's input.
+    with_graph([&](ggml_context * ctx, GraphInputs & in, Dropout & d, ggml_cgraph *& graph, std::vector<ggml_tensor *> &) {
+        graph = ggml_new_graph_custom(ctx, GRAPH_MAX_NODES, false);
+        ggml_tensor * x = build_embeddings(ctx, *model, in);
+        ggml_build_forward_expand(graph, ggml_cpy(ctx, x, xs[0]));
+        for (int il = 0; il < L; il++) {
+            x = build_layer(ctx, *model, adapter.get(), il, x, in, b.n_tokens, b.n_seq, drop ? &d : nullptr);
+            ggml_build_forward_expand(graph, ggml_cpy(ctx, x, xs[il + 1]));
+        }
+    });
+
+    // 2. The head: loss and its gradient with respect to the last layer's output.
+    with_graph([&](ggml_context * ctx, GraphInputs &, Dropout &, ggml_cgraph *& graph, std::vector<ggml_tensor *> & extra) {
+        ggml_set_param(xs[L]);
+        LossNodes loss = build_loss(ctx, *model, xs[L], (int64_t) b.rows.size());
+        ggml_tensor * scaled = ggml_scale(ctx, loss.mean, b.weight);
+        ggml_set_loss(scaled);
+        graph = ggml_new_graph_custom(ctx, GRAPH_MAX_NODES, true);
+        ggml_build_forward_expand(graph, scaled);
+        ggml_build_forward_expand(graph, loss.sum);
+        std::vector<ggml_tensor *> accs = grad_accs_for(graph);
+        ggml_build_backward_expand(ctx, graph, accs.data());
+        ggml_build_forward_expand(graph, ggml_cpy(ctx, ggml_graph_get_grad(graph, xs[L]), g[0]));
+        extra = {loss.rows, loss.labels, loss.sum};
+    });
+
+    // 3. Layers from the top: recompute, then backward with the incoming gradient.
+    for (int il = L - 1; il >= 0; il--) {
+        ggml_tensor * g_in = g[(L - 1 - il) % 2];
+        ggml_tensor * g_out = g[(L - il) % 2];
+        with_graph([&](ggml_context * ctx, GraphInputs & in, Dropout & d, ggml_cgraph *& graph, std::vector<ggml_tensor *> & extra) {
+            if (il > 0) ggml_set_param(xs[il]);
+            ggml_tensor * y = build_layer(ctx, *model, adapter.get(), il, xs[il], in, b.n_tokens, b.n_seq, drop ? &d : nullptr);
+            ggml_tensor * dot = ggml_sum(ctx, ggml_mul(ctx, y, g_in));
+            ggml_set_loss(dot);
+            graph = ggml_new_graph_custom(ctx, GRAPH_MAX_NODES, true);
+            ggml_build_forward_expand(graph, dot);
+            std::vector<ggml_tensor *> accs = grad_accs_for(graph);
+            ggml_build_backward_expand(ctx, graph, accs.data());
+            if (il > 0) ggml_build_forward_expand(graph, ggml_cpy(ctx, ggml_graph_get_grad(graph, xs[il]), g_out));
+        });
+    }
+    compute_bytes_ = peak + keep_bytes;
+    return sum;
+}
+
+StepResult TrainingSession::step(const StepOptions & o) {
+    if (!(o.lr >= 0) || !std::isfinite(o.lr)) throw std::runtime_error("learning rate must be a finite number ≥ 0");
+    std::lock_guard<std::mutex> lock(model->compute_mutex);
+    StepResult result;
+    {
+        CtxPtr ctx = graph_context();
+        ggml_tensor * total = nullptr;
+        for (const Param & p : params_) {
+            ggml_tensor * s = ggml_sum(ctx.get(), ggml_sqr(ctx.get(), p.grad));
+            total = total ? ggml_add(ctx.get(), total, s) : s;
+        }
+        ggml_set_output(total);
+        ggml_cgraph * graph = ggml_new_graph_custom(ctx.get(), GRAPH_MAX_NODES, false);
+        ggml_build_forward_expand(graph, total);
+        compute(graph, []() {});
+        float norm2 = 0;
+        ggml_backend_tensor_get(total, &norm2, 0, sizeof(float));
+        result.grad_norm = std::sqrt((double) norm2);
+    }
+    if (!std::isfinite(result.grad_norm)) {
+        for (const Param & p : params_) ggml_backend_tensor_memset(p.grad, 0, 0, ggml_nbytes(p.grad));
+        throw std::runtime_error("the gradients are not finite (NaN or infinity): training diverged; lower the learning rate");
+    }
+    const float factor = o.clip > 0 && result.grad_norm > o.clip ? (float) (o.clip / result.grad_norm) : 1.0f;
+    result.clipped = factor < 1.0f;
+    t_++;
+    {
+        CtxPtr ctx = graph_context();
+        ggml_tensor * hp = ggml_new_tensor_1d(ctx.get(), GGML_TYPE_F32, 7);
+        ggml_set_input(hp);
+        ggml_cgraph * graph = ggml_new_graph_custom(ctx.get(), GRAPH_MAX_NODES, false);
+        for (const Param & p : params_) {
+            ggml_tensor * grad = factor < 1.0f ? ggml_scale(ctx.get(), p.grad, factor) : p.grad;
+            ggml_build_forward_expand(graph, ggml_opt_step_adamw(ctx.get(), p.value, grad, p.m, p.v, hp));
+        }
+        const float values[7] = {o.lr, o.beta1, o.beta2, o.eps, o.weight_decay,
+                                 1.0f / (1.0f - std::pow(o.beta1, (float) t_)), 1.0f / (1.0f - std::pow(o.beta2, (float) t_))};
+        compute(graph, [&]() { set_input(hp, values, sizeof(values)); });
+    }
+    for (const Param & p : params_) ggml_backend_tensor_memset(p.grad, 0, 0, ggml_nbytes(p.grad));
+    return result;
+}
+
+std::vector<float> TrainingSession::gradient(const std::string & name) {
+    for (const Param & p : params_) {
+        if (p.name != name) continue;
+        std::vector<float> out(ggml_nelements(p.grad));
+        ggml_backend_tensor_get(p.grad, out.data(), 0, ggml_nbytes(p.grad));
+        return out;
+    }
+    throw std::runtime_error("the adapter has no tensor '" + name + "'");
+}
+
+void TrainingSession::save_optimizer(const std::string & path) const {
+    std::vector<std::pair<std::string, ggml_tensor *>> tensors;
+    for (const Param & p : params_) {
+        tensors.push_back({p.name + ".adam_m", p.m});
+        tensors.push_back({p.name + ".adam_v", p.v});
+    }
+    const int64_t steps = t_;
+    write_gguf_atomic(path, [&](gguf_context * g) {
+        gguf_set_val_str(g, "general.type", "architect.optimizer");
+        gguf_set_val_str(g, "architect.optimizer.kind", "adamw");
+        gguf_set_val_i64(g, "architect.optimizer.steps", steps);
+    }, tensors);
+}
+
+void TrainingSession::load_optimizer(const std::string & path) {
+    struct GgufCloser { void operator()(gguf_context * c) const { gguf_free(c); } };
+    ggml_context * data_raw = nullptr;
+    std::unique_ptr<gguf_context, GgufCloser> g(gguf_init_from_file(path.c_str(), {false, &data_raw}));
+    CtxPtr data(data_raw);
+    if (!g) throw std::runtime_error(path + ": not a readable optimizer state (GGUF)");
+    const int64_t steps_key = gguf_find_key(g.get(), "architect.optimizer.steps");
+    if (steps_key < 0 || gguf_get_kv_type(g.get(), steps_key) != GGUF_TYPE_INT64) throw std::runtime_error(path + ": not an optimizer state");
+    for (const Param & p : params_) {
+        for (auto [suffix, dst] : {std::pair<const char *, ggml_tensor *>{".adam_m", p.m}, {".adam_v", p.v}}) {
+            ggml_tensor * src = ggml_get_tensor(data.get(), (p.name + suffix).c_str());
+            if (!src || !ggml_are_same_shape(src, dst) || src->type != GGML_TYPE_F32) {
+                throw std::runtime_error(path + ": optimizer state does not match the adapter (" + p.name + suffix + ")");
+            }
+        }
+    }
+    for (const Param & p : params_) {
+        ggml_backend_tensor_set(p.m, ggml_get_tensor(data.get(), (p.name + ".adam_m").c_str())->data, 0, ggml_nbytes(p.m));
+        ggml_backend_tensor_set(p.v, ggml_get_tensor(data.get(), (p.name + ".adam_v").c_str())->data, 0, ggml_nbytes(p.v));
+    }
+    t_ = gguf_get_val_i64(g.get(), steps_key);
+}
