@@ -5,6 +5,7 @@ import type { Command } from './command';
 import { artifact } from './artifact';
 import { exportCommand } from './export';
 import { feedback } from './feedback';
+import { finetuneCommand } from './finetune';
 import { hardware } from './hardware';
 import { learning } from './learning';
 import { perplexity } from './perplexity';
@@ -12,7 +13,7 @@ import { serve } from './serve';
 import { stats } from './stats';
 import { validate } from './validate';
 
-const COMMANDS: Command[] = [serve, hardware, artifact, feedback, validate, stats, learning, exportCommand, perplexity] as unknown as Command[];
+const COMMANDS: Command[] = [serve, hardware, artifact, feedback, validate, stats, learning, exportCommand, perplexity, finetuneCommand] as unknown as Command[];
 
 function usage(): string {
   const rows = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`);

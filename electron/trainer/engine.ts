@@ -1,0 +1,312 @@
+import { createHash } from 'node:crypto';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { Llama } from 'node-llama-cpp';
+import { AppError } from '../../shared/errors';
+import type { CheckpointState } from '../../shared/training/checkpoint';
+import { SYSTEM_PROMPT } from '../../shared/training/config';
+import type { TrainingConfig } from '../../shared/training/config';
+import type { PromptCompletion } from '../../shared/training/examples';
+import { mixSeed, permutation } from '../../shared/training/random';
+import { learningRateAt } from '../../shared/training/schedule';
+import { Trainer } from '../../native/index';
+import type { LoraAdapter, TrainBatch, TrainingSession } from '../../native/index';
+import { readCheckpointState, resolveCheckpoint, writeCheckpoint } from './checkpoint';
+import { ExampleRenderer, fitToLength } from './render';
+import type { RenderedExample } from './render';
+
+export interface FinetuneRequest {
+  readonly modelPath: string;
+  readonly examples: readonly PromptCompletion[];
+  /** Where the final adapter (GGUF) goes. */
+  readonly outPath: string;
+  readonly config: TrainingConfig;
+  /** Default: `<outPath>.checkpoints`. */
+  readonly checkpointDir?: string;
+  /** A checkpoint folder (or a folder of them: the newest is used) to continue exactly from. */
+  readonly resumeFrom?: string;
+  /** An adapter to train further (incremental training: v1 → v2); its rank, alpha and targets win. */
+  readonly initAdapter?: string;
+}
+
+export interface PreparedInfo {
+  readonly examples: number;
+  readonly train: number;
+  readonly validation: number;
+  readonly truncated: number;
+  readonly dropped: number;
+  readonly totalSteps: number;
+  readonly startStep: number;
+  readonly device: string;
+  readonly adapter: { rank: number; alpha: number; targets: string[]; parameters: number };
+}
+
+export interface StepProgress {
+  readonly step: number;
+  readonly totalSteps: number;
+  /** Fractional epoch, e.g. 1.5 half-way through the second. */
+  readonly epoch: number;
+  readonly trainLoss: number;
+  readonly learningRate: number;
+  readonly gradNorm: number;
+  readonly tokensPerSecond: number;
+  readonly elapsedMs: number;
+  readonly etaMs: number;
+  /** Backend memory: weights + adapter/optimizer state + compute buffers. */
+  readonly memoryBytes: number;
+  readonly peakMemoryBytes: number;
+}
+
+export interface FinetuneHooks {
+  onPrepared?(info: PreparedInfo): void;
+  onProgress?(progress: StepProgress): void;
+  onValidation?(result: { step: number; epoch: number; loss: number }): void;
+  onCheckpoint?(result: { step: number; path: string }): void;
+}
+
+export interface FinetuneResult {
+  readonly status: 'completed' | 'cancelled';
+  /** The finished adapter (null when cancelled: the checkpoint holds the work). */
+  readonly adapterPath: string | null;
+  readonly checkpointDir: string;
+  readonly lastCheckpoint: string | null;
+  readonly steps: number;
+  readonly trainLoss: number | null;
+  readonly validationLoss: number | null;
+  readonly truncated: number;
+  readonly dropped: number;
+}
+
+/** SHA-256 of the examples, in order: what a resume checks the data against. */
+export function hashExamples(examples: readonly PromptCompletion[]): string {
+  const hash = createHash('sha256');
+  for (const e of examples) hash.update(JSON.stringify([e.prompt, e.completion])).update('\n');
+  return hash.digest('hex');
+}
+
+/**
+ * One LoRA fine-tuning run on the native trainer: render and cut the examples, split off validation,
+ * then optimizer steps (gradient accumulation over micro-batches), validation, checkpoints. Cancelling
+ * through `signal` takes effect before the next step and writes a checkpoint first.
+ */
+export async function finetune(llama: Llama, request: FinetuneRequest, hooks: FinetuneHooks = {}, signal?: AbortSignal): Promise<FinetuneResult> {
+  const checkpointDir = resolve(request.checkpointDir ?? `${request.outPath}.checkpoints`);
+  const resumeDir = request.resumeFrom ? resolveCheckpoint(request.resumeFrom) : undefined;
+  const resumed = resumeDir ? readCheckpointState(resumeDir) : undefined;
+  const config = resumed?.config ?? request.config;
+  const dataHash = hashExamples(request.examples);
+  if (resumed && resumed.dataHash !== dataHash) {
+    throw new AppError('conflict', `${resumeDir}: the training data changed since this checkpoint; resume needs the same examples`, { field: 'data' });
+  }
+  checkWritable(dirname(resolve(request.outPath)), 'out');
+  checkWritable(checkpointDir, 'checkpoint folder');
+
+  const trainer = Trainer.forLlama(llama);
+  const device = config.backend === 'cpu' ? 'cpu' : config.backend === 'cuda' ? 'gpu' : 'auto';
+  const model = await trainer.loadModel(request.modelPath, { device, ...(config.threads ? { threads: config.threads } : {}) });
+  let adapter: LoraAdapter | undefined;
+  let session: TrainingSession | undefined;
+  try {
+    const prepared = await prepare(llama, request, config);
+    const { train, validation } = split(prepared.examples.length, config);
+    const perStep = config.batchSize * config.gradAccum;
+    const stepsPerEpoch = Math.ceil(train.length / perStep);
+    const totalSteps = config.epochs * stepsPerEpoch;
+
+    adapter = resumeDir
+      ? await model.loadAdapter(join(resumeDir, 'adapter.gguf'))
+      : request.initAdapter
+        ? await model.loadAdapter(request.initAdapter)
+        : model.createAdapter({ rank: config.rank, alpha: config.alpha, targets: config.targets, seed: config.seed });
+    session = model.createTrainingSession(adapter, { dropout: config.dropout, gradientCheckpointing: config.gradientCheckpointing });
+    if (resumeDir) await session.loadOptimizer(join(resumeDir, 'optimizer.gguf'));
+    const startStep = resumed?.step ?? 0;
+    hooks.onPrepared?.({
+      examples: request.examples.length,
+      train: train.length,
+      validation: validation.length,
+      truncated: prepared.truncated,
+      dropped: prepared.dropped,
+      totalSteps,
+      startStep,
+      device: model.info.device,
+      adapter: { rank: adapter.info.rank, alpha: adapter.info.alpha, targets: adapter.info.targets, parameters: adapter.info.parameterCount },
+    });
+
+    const history = [...(resumed?.history ?? [])];
+    const validationHistory = [...(resumed?.validation ?? [])];
+    // Padding sits after each sequence's end: causal attention and the loss rows never look at it.
+    const pad = 0;
+    const examplesAt = (ids: readonly number[]) => ids.map((i) => prepared.examples[i]!);
+    const validate = async (step: number) => {
+      if (validation.length === 0) return;
+      let weighted = 0;
+      let rows = 0;
+      for (let i = 0; i < validation.length; i += config.batchSize) {
+        const batch = buildBatch(examplesAt(validation.slice(i, i + config.batchSize)), pad);
+        weighted += (await session!.evaluate({ ...batch, weight: 1, dropoutSeed: 0 })) * batch.rows.length;
+        rows += batch.rows.length;
+      }
+      const loss = weighted / rows;
+      validationHistory.push({ step, loss });
+      hooks.onValidation?.({ step, epoch: step / stepsPerEpoch, loss });
+    };
+    const orderOf = (epoch: number) => permutation(train.length, mixSeed(config.seed, epoch));
+    const checkpoint = async (step: number): Promise<string> => {
+      const epoch = Math.min(config.epochs - 1, Math.floor(step / stepsPerEpoch));
+      const state: CheckpointState = {
+        version: 1,
+        step,
+        totalSteps,
+        config,
+        model: { path: resolve(request.modelPath), bytes: statSync(request.modelPath).size },
+        dataHash,
+        dataOrder: orderOf(epoch).map((i) => train[i]!),
+        rng: { seed: config.seed, epoch, step },
+        initAdapter: request.initAdapter ?? resumed?.initAdapter ?? null,
+        history,
+        validation: validationHistory,
+        savedAt: new Date().toISOString(),
+      };
+      const path = await writeCheckpoint(checkpointDir, state, adapter!, session!);
+      hooks.onCheckpoint?.({ step, path });
+      return path;
+    };
+
+    const started = performance.now();
+    let lastCheckpoint: string | null = null;
+    let lastLoss: number | null = history.at(-1)?.loss ?? null;
+    for (let step = startStep; step < totalSteps; step++) {
+      if (signal?.aborted) {
+        lastCheckpoint = await checkpoint(step);
+        return result('cancelled', null, step);
+      }
+      const stepStarted = performance.now();
+      const epoch = Math.floor(step / stepsPerEpoch);
+      const position = step % stepsPerEpoch;
+      const ids = orderOf(epoch).slice(position * perStep, (position + 1) * perStep).map((i) => train[i]!);
+      const micro = [];
+      for (let i = 0; i < ids.length; i += config.batchSize) micro.push(buildBatch(examplesAt(ids.slice(i, i + config.batchSize)), pad));
+      const totalRows = micro.reduce((n, b) => n + b.rows.length, 0);
+      let loss = 0;
+      let tokens = 0;
+      for (const [i, batch] of micro.entries()) {
+        const weight = batch.rows.length / totalRows;
+        loss += weight * (await session.accumulate({ ...batch, weight, dropoutSeed: mixSeed(config.seed, step, i) }));
+        tokens += batch.realTokens;
+      }
+      const learningRate = learningRateAt(step, totalSteps, config.learningRate, config.schedule, config.warmup);
+      const { gradNorm } = await session.step({
+        lr: learningRate,
+        beta1: config.beta1,
+        beta2: config.beta2,
+        eps: 1e-8,
+        weightDecay: config.weightDecay,
+        clip: config.clip,
+      });
+      lastLoss = loss;
+      history.push({ step: step + 1, loss, learningRate });
+      const now = performance.now();
+      const done = step + 1 - startStep;
+      const memory = session.memory();
+      hooks.onProgress?.({
+        step: step + 1,
+        totalSteps,
+        epoch: (step + 1) / stepsPerEpoch,
+        trainLoss: loss,
+        learningRate,
+        gradNorm,
+        tokensPerSecond: tokens / ((now - stepStarted) / 1000),
+        elapsedMs: now - started,
+        etaMs: ((now - started) / done) * (totalSteps - step - 1),
+        memoryBytes: model.info.weightsBytes + memory.stateBytes + memory.computeBytes,
+        peakMemoryBytes: model.info.weightsBytes + memory.stateBytes + memory.peakComputeBytes,
+      });
+      const epochEnd = (step + 1) % stepsPerEpoch === 0;
+      if (epochEnd || (config.evalEvery > 0 && (step + 1) % config.evalEvery === 0)) await validate(step + 1);
+      if (config.checkpointEvery > 0 && (step + 1) % config.checkpointEvery === 0 && step + 1 < totalSteps) {
+        lastCheckpoint = await checkpoint(step + 1);
+      }
+    }
+    lastCheckpoint = await checkpoint(totalSteps);
+    mkdirSync(dirname(resolve(request.outPath)), { recursive: true });
+    await adapter.save(request.outPath);
+    return result('completed', request.outPath, totalSteps);
+
+    function result(status: FinetuneResult['status'], adapterPath: string | null, steps: number): FinetuneResult {
+      return {
+        status,
+        adapterPath,
+        checkpointDir,
+        lastCheckpoint,
+        steps,
+        trainLoss: lastLoss,
+        validationLoss: validationHistory.at(-1)?.loss ?? null,
+        truncated: prepared.truncated,
+        dropped: prepared.dropped,
+      };
+    }
+  } finally {
+    session?.dispose();
+    adapter?.dispose();
+    model.dispose();
+  }
+}
+
+async function prepare(llama: Llama, request: FinetuneRequest, config: TrainingConfig) {
+  if (request.examples.length === 0) throw new AppError('invalid_arguments', 'there are no examples to train on', { field: 'data' });
+  const vocab = await llama.loadModel({ modelPath: request.modelPath, vocabOnly: true });
+  try {
+    const renderer = new ExampleRenderer(vocab, SYSTEM_PROMPT);
+    const prepared = fitToLength(request.examples.map((e) => renderer.render(e)), config.maxLength);
+    if (prepared.examples.length === 0) {
+      const shortest = Math.min(...request.examples.map((e) => renderer.render(e).completionStart)) + 1;
+      throw new AppError(
+        'invalid_arguments',
+        `every example is longer than max length ${config.maxLength}: even the shortest prompt needs ${shortest} tokens before its completion starts. Raise max length or shorten the prompts.`,
+        { field: 'maxLength' },
+      );
+    }
+    return prepared;
+  } finally {
+    await vocab.dispose();
+  }
+}
+
+/** Validation takes a seeded share of the examples (at least one when asked for and there are two or more). */
+function split(n: number, config: TrainingConfig): { train: number[]; validation: number[] } {
+  const order = permutation(n, mixSeed(config.seed, 0x5eed));
+  const count = config.valSplit > 0 && n >= 2 ? Math.min(n - 1, Math.max(1, Math.round(n * config.valSplit))) : 0;
+  return { validation: order.slice(0, count).sort((a, b) => a - b), train: order.slice(count).sort((a, b) => a - b) };
+}
+
+type Batch = Omit<TrainBatch, 'weight' | 'dropoutSeed'> & { realTokens: number };
+
+/** Right-padded sequences; the loss rows are the positions that predict a completion token. */
+export function buildBatch(examples: readonly RenderedExample[], pad: number): Batch {
+  const nTokens = Math.max(...examples.map((e) => e.tokens.length));
+  const tokens = new Int32Array(examples.length * nTokens).fill(pad);
+  const rows: number[] = [];
+  const targets: number[] = [];
+  let realTokens = 0;
+  examples.forEach((e, s) => {
+    tokens.set(e.tokens, s * nTokens);
+    realTokens += e.tokens.length;
+    for (let t = Math.max(0, e.completionStart - 1); t + 1 < e.tokens.length; t++) {
+      rows.push(s * nTokens + t);
+      targets.push(e.tokens[t + 1]!);
+    }
+  });
+  return { nSeq: examples.length, nTokens, tokens, rows: Int32Array.from(rows), targets: Int32Array.from(targets), realTokens };
+}
+
+function checkWritable(dir: string, what: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (error) {
+    throw new AppError('invalid_arguments', `cannot write to the ${what} ${dir} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
+      field: what === 'out' ? 'out' : 'checkpointDir',
+    });
+  }
+}
