@@ -25,6 +25,8 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
+    // After a checkpoint the WAL file is cut back to this size instead of staying at its peak.
+    db.pragma(`journal_size_limit = ${16 * 1024 * 1024}`);
     applyMigrations(db, options.migrations ?? MIGRATIONS);
     return db;
   } catch (error) {

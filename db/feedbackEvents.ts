@@ -29,19 +29,6 @@ interface EventRow {
   created_at: string;
 }
 
-/** One line of feedback_events.jsonl, before serialisation. */
-export interface ExportEventRow {
-  id: number;
-  type: FeedbackType;
-  reward: number;
-  artifact_id: number;
-  artifact_kind: string;
-  created_at: string;
-  similarity: number | null;
-  score: number | null;
-  reasons: string | null;
-}
-
 // The corrected text stays in the database; lists carry only its length.
 const COLUMNS = `id, artifact_id, type, reward, similarity, length(corrected_text) AS text_length, score, reasons, validator, created_at`;
 
@@ -53,7 +40,7 @@ export class FeedbackEventRepo {
   private readonly outcomeStmt: Statement<[number], OutcomeEvent>;
   private readonly latestScoreStmt: Statement<[number], { score: number; corrected: number }>;
   private readonly latestCorrectionStmt: Statement<[number], { id: number; text: string; similarity: number }>;
-  private readonly exportStmt: Statement<[], ExportEventRow>;
+  private readonly exportStmt: Statement<[number, number], string>;
 
   constructor(db: Database) {
     this.insertStmt = db.prepare(
@@ -73,10 +60,19 @@ export class FeedbackEventRepo {
       `SELECT id, corrected_text AS text, similarity FROM feedback_events
        WHERE artifact_id = ? AND type = 'correction' ORDER BY id DESC LIMIT 1`,
     );
-    this.exportStmt = db.prepare(
-      `SELECT f.id, f.type, f.reward, f.artifact_id, a.kind AS artifact_kind, f.created_at, f.similarity, f.score, f.reasons
-       FROM feedback_events f JOIN artifacts a ON a.id = f.artifact_id ORDER BY f.id`,
-    );
+    // SQLite writes each JSON line itself: one string per row crosses into JS instead of nine values,
+    // which halves the cost of an export. Types, kinds and ISO timestamps come from CHECK-constrained
+    // columns and need no escaping; reasons are stored as JSON; REALs print as valid JSON numbers.
+    this.exportStmt = db
+      .prepare<[number, number], string>(
+        `SELECT '{"id":' || f.id || ',"type":"' || f.type || '","reward":' || f.reward || ',"artifact_id":' || f.artifact_id
+           || ',"artifact_kind":"' || a.kind || '","timestamp":"' || f.created_at || '"'
+           || CASE WHEN f.score IS NULL THEN '' ELSE ',"score":' || f.score || ',"reasons":' || COALESCE(f.reasons, '[]') END
+           || CASE WHEN f.similarity IS NULL THEN '' ELSE ',"similarity":' || f.similarity END || '}'
+         FROM feedback_events f JOIN artifacts a ON a.id = f.artifact_id
+         WHERE f.id > ? ORDER BY f.id LIMIT ?`,
+      )
+      .pluck();
   }
 
   insert(event: NewFeedbackEvent): number {
@@ -112,9 +108,13 @@ export class FeedbackEventRepo {
     return this.latestCorrectionStmt.get(artifactId) ?? null;
   }
 
-  /** Every event with its artifact's kind, oldest first, one row at a time. */
-  iterateForExport(): IterableIterator<ExportEventRow> {
-    return this.exportStmt.iterate();
+  /**
+   * feedback_events.jsonl lines (without newlines) for up to `limit` events after event `afterId`,
+   * oldest first: {"id","type","reward","artifact_id","artifact_kind","timestamp"} plus "score" and
+   * "reasons" for a validation and "similarity" for a correction.
+   */
+  exportLines(afterId: number, limit: number): string[] {
+    return this.exportStmt.all(afterId, limit);
   }
 }
 

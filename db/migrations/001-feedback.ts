@@ -48,7 +48,6 @@ export const feedback: Migration = {
         updated_at    TEXT NOT NULL
       );
       CREATE INDEX training_examples_pending ON training_examples (updated_at, artifact_id) WHERE pending = 1;
-      CREATE INDEX training_examples_reward ON training_examples (reward);
 
       CREATE TABLE training_batches (
         id                   INTEGER PRIMARY KEY,

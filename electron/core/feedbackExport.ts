@@ -1,6 +1,5 @@
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import type { Store } from '../../db/store';
-import type { ExportEventRow } from '../../db/feedbackEvents';
 
 /** Where export lines go: a file (atomically) or a stream such as stdout. */
 export type LineSink = (chunk: string) => void;
@@ -12,18 +11,17 @@ const CHUNK_CHARS = 1 << 20;
  * `{"id","type","reward","artifact_id","artifact_kind","timestamp"}` plus `score` and `reasons` for a
  * validation and `similarity` for a correction. Returns the number of events written.
  */
-export function exportFeedbackEvents(store: Store, sink: LineSink): number {
-  return buffered(sink, (push) => {
-    let count = 0;
-    // One read transaction: a consistent snapshot even while other processes write.
-    store.db.transaction(() => {
-      for (const row of store.events.iterateForExport()) {
-        push(eventLine(row));
-        count++;
-      }
-    })();
-    return count;
-  });
+export function exportFeedbackEvents(store: Store, sink: LineSink, pageSize = 5000): number {
+  let count = 0;
+  // One read transaction: a consistent snapshot even while other processes write.
+  store.db.transaction(() => {
+    for (let lines = store.events.exportLines(0, pageSize), last = 0; lines.length > 0; lines = store.events.exportLines(last, pageSize)) {
+      sink(`${lines.join('\n')}\n`);
+      count += lines.length;
+      last = Number(/^\{"id":(\d+),/.exec(lines[lines.length - 1]!)![1]); // each line starts with its id
+    }
+  })();
+  return count;
 }
 
 /** Every eligible example (reward ≥ threshold) as `{"prompt","completion"}` JSONL. Returns the count. */
@@ -56,15 +54,6 @@ export function writeFileAtomically(file: string, produce: (sink: LineSink) => n
     rmSync(temporary, { force: true });
     throw error;
   }
-}
-
-// Types, kinds and timestamps come from CHECK-constrained columns and ISO strings: safe to write as is;
-// reasons are stored as JSON already.
-function eventLine(row: ExportEventRow): string {
-  let line = `{"id":${row.id},"type":"${row.type}","reward":${row.reward},"artifact_id":${row.artifact_id},"artifact_kind":"${row.artifact_kind}","timestamp":"${row.created_at}"`;
-  if (row.score !== null) line += `,"score":${row.score},"reasons":${row.reasons ?? '[]'}`;
-  if (row.similarity !== null) line += `,"similarity":${row.similarity}`;
-  return `${line}}\n`;
 }
 
 function buffered(sink: LineSink, produce: (push: (line: string) => void) => number): number {

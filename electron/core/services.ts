@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { startCheckpointer } from '../../db/checkpointer';
 import { openDatabase } from '../../db/connection';
 import { createStore } from '../../db/store';
 import type { Store } from '../../db/store';
@@ -54,6 +55,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   await mkdir(options.dataDir, { recursive: true });
   const clock = options.clock ?? systemClock;
   const db = openDatabase(join(options.dataDir, 'architect.db'));
+  const checkpointer = startCheckpointer(db);
   const store = createStore(db);
   const llama = new LlamaRuntime();
   const validation = new ValidationService(options.validation);
@@ -103,7 +105,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     services: { store, artifacts, feedback, learning, validation },
     connect: () => connectInProcess(contract, rpc),
     dispose: async () => {
-      await Promise.all([validation.dispose(), llama.dispose()]);
+      await Promise.all([validation.dispose(), llama.dispose(), checkpointer.stop()]);
       db.close();
     },
   };

@@ -1,11 +1,12 @@
 // `npm run bench [suite …]`: runs the benchmark suites, prints a table, writes bench-results.json
 // (figure name → value and unit) so figures can be compared across commits. Never part of `npm test`.
 import { writeFileSync } from 'node:fs';
+import { feedbackSuite } from './feedback.bench';
 import type { BenchSuite, Figure } from './figures';
 import { forwardSuite } from './forward.bench';
 import { rpcSuite } from './rpc.bench';
 
-const SUITES: BenchSuite[] = [rpcSuite, forwardSuite];
+const SUITES: BenchSuite[] = [rpcSuite, forwardSuite, feedbackSuite];
 
 async function main(argv: string[]): Promise<number> {
   const unknown = argv.filter((a) => !SUITES.some((s) => s.name === a));

@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { startCheckpointer } from '../../db/checkpointer';
 import { openDatabase } from '../../db/connection';
 import { applyMigrations, checkRegistry, schemaVersion } from '../../db/migrations';
 import { feedback } from '../../db/migrations/001-feedback';
@@ -47,6 +49,25 @@ describe('database connection', () => {
     expect(schemaVersion(check)).toBe(MIGRATIONS.length + 1);
     expect(tables(check)).toEqual([]);
     check.close();
+  });
+});
+
+describe('checkpoint worker', () => {
+  it('copies the WAL into the database from its own thread, and hands checkpoints back when stopped', async () => {
+    const file = join(dir.path, 'checkpointed.db');
+    const db = openDatabase(file);
+    const checkpointer = startCheckpointer(db, { intervalMs: 20 });
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(16384); // only a safety net on this connection
+    db.exec('CREATE TABLE t (x TEXT)');
+    const before = statSync(file).size;
+    db.transaction(() => {
+      for (let i = 0; i < 2000; i++) db.prepare('INSERT INTO t VALUES (?)').run('x'.repeat(500));
+    })();
+    expect(statSync(file).size).toBe(before); // the commit itself did not checkpoint
+    await vi.waitFor(() => expect(statSync(file).size).toBeGreaterThan(before + 500_000), { timeout: 5000 });
+    await checkpointer.stop();
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    db.close();
   });
 });
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportExamples, exportFeedbackEvents, writeFileAtomically } from '../../electron/core/feedbackExport';
@@ -66,6 +66,10 @@ describe('export', () => {
     expect(lines[0]).toEqual({ id: 1, type: 'explicit_positive', reward: 1, artifact_id: ids.erd, artifact_kind: 'erd', timestamp: expect.stringMatching(/^2026-/) });
     expect(lines[1]).toMatchObject({ type: 'correction', artifact_kind: 'flowchart', similarity: expect.any(Number) });
     expect(lines[3]).toMatchObject({ type: 'validation', reward: 0.9, score: 90, reasons: [{ ok: true, text: 'parses', points: 90, of: 100 }] });
+    // Page by page, the same lines.
+    let paged = '';
+    expect(exportFeedbackEvents(core.store, (chunk) => void (paged += chunk), 3)).toBe(4);
+    expect(paged).toBe(text);
   });
 
   it('writes eligible examples as prompt/completion JSONL, corrections as their completion', () => {
@@ -89,5 +93,6 @@ describe('export', () => {
       }),
     ).toThrow('disk full');
     expect(readFileSync(file, 'utf8').split('\n')).toHaveLength(5); // the old file stands
+    expect(readdirSync(core.dir.path).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });
