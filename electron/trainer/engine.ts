@@ -98,7 +98,7 @@ export async function finetune(llama: Llama, request: FinetuneRequest, hooks: Fi
   if (resumed && resumed.dataHash !== dataHash) {
     throw new AppError('conflict', `${resumeDir}: the training data changed since this checkpoint; resume needs the same examples`, { field: 'data' });
   }
-  checkWritable(dirname(resolve(request.outPath)), 'out');
+  checkWritable(dirname(resolve(request.outPath)), 'output folder');
   checkWritable(checkpointDir, 'checkpoint folder');
 
   const trainer = Trainer.forLlama(llama);
@@ -300,13 +300,23 @@ export function buildBatch(examples: readonly RenderedExample[], pad: number): B
   return { nSeq: examples.length, nTokens, tokens, rows: Int32Array.from(rows), targets: Int32Array.from(targets), realTokens };
 }
 
-function checkWritable(dir: string, what: string): void {
+const WHY: Record<string, string> = {
+  EEXIST: 'a file stands where the folder should be',
+  ENOTDIR: 'a file stands where a folder should be',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only file system',
+  ENOSPC: 'the disk is full',
+};
+
+function checkWritable(dir: string, what: 'output folder' | 'checkpoint folder'): void {
   try {
     mkdirSync(dir, { recursive: true });
     accessSync(dir, constants.W_OK);
   } catch (error) {
-    throw new AppError('invalid_arguments', `cannot write to the ${what} ${dir} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
-      field: what === 'out' ? 'out' : 'checkpointDir',
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    throw new AppError('invalid_arguments', `cannot write to the ${what} ${dir}: ${WHY[code] ?? code ?? String(error)}`, {
+      field: what === 'output folder' ? 'out' : 'checkpointDir',
     });
   }
 }

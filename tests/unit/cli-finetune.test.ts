@@ -82,7 +82,7 @@ describe('architect finetune', () => {
     ['a negative learning rate', () => ['--lr=-0.001'], 2, '--lr: Too small'],
     ['rank 0', () => ['--rank', '0'], 2, '--rank: Too small'],
     ['an unknown target module', () => ['--targets', 'attn_q,attn_z'], 2, '--targets (item 2): Invalid option'],
-    ['an unwritable output folder', () => ['--out', join(dataFile('a-file', 'x'), 'adapter.gguf')], 1, 'cannot write to the out'],
+    ['an unwritable output folder', () => ['--out', join(dataFile('a-file', 'x'), 'adapter.gguf')], 1, 'cannot write to the output folder'],
   ])('refuses %s with a clear error and writes nothing', (_name, args, code, message) => {
     const out = join(fixtures.dir, 'refused.gguf');
     const argv = ['finetune', '--model', model, '--data', data, '--out', out, ...fast, ...args()];
