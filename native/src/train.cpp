@@ -33,13 +33,13 @@ struct LossNodes {
 // Only the M target rows go through the output projection: prompt and padding cost nothing and add nothing.
 // ggml's fused cross-entropy (the op ggml-opt trains with) rather than softmax → log, whose CPU backward
 // gave wrong gradients here (checked against finite differences).
-LossNodes build_loss(ggml_context * ctx, const Model & m, ggml_tensor * x, int64_t n_rows) {
+LossNodes build_loss(ggml_context * ctx, const Model & m, ggml_tensor * x, int64_t n_rows, const GraphOptions & options) {
     LossNodes out;
     out.rows = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, n_rows);
     out.labels = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, m.hp.n_vocab, n_rows);
     ggml_set_input(out.rows);
     ggml_set_input(out.labels);
-    ggml_tensor * logits = build_head(ctx, m, ggml_get_rows(ctx, x, out.rows));  // [n_vocab, M]
+    ggml_tensor * logits = build_head(ctx, m, ggml_get_rows(ctx, x, out.rows), options);  // [n_vocab, M]
     out.mean = ggml_cross_entropy_loss(ctx, logits, out.labels);
     out.sum = ggml_scale(ctx, out.mean, -(float) n_rows);
     ggml_set_output(out.sum);
@@ -170,11 +170,12 @@ double TrainingSession::run_full(const TrainBatch & b, bool train, const Dropout
         drop.pool = ggml_new_tensor_1d(ctx.get(), GGML_TYPE_F32, (int64_t) pool_host.size());
         ggml_set_input(drop.pool);
     }
+    const GraphOptions options{plan ? &drop : nullptr, true};
     ggml_tensor * x = build_embeddings(ctx.get(), *model, in);
     for (int il = 0; il < (int) model->layers.size(); il++) {
-        x = build_layer(ctx.get(), *model, adapter.get(), il, x, in, b.n_tokens, b.n_seq, plan ? &drop : nullptr);
+        x = build_layer(ctx.get(), *model, adapter.get(), il, x, in, b.n_tokens, b.n_seq, options);
     }
-    LossNodes loss = build_loss(ctx.get(), *model, x, (int64_t) b.rows.size());
+    LossNodes loss = build_loss(ctx.get(), *model, x, (int64_t) b.rows.size(), options);
     ggml_cgraph * graph = ggml_new_graph_custom(ctx.get(), GRAPH_MAX_NODES, train);
     if (train) {
         ggml_tensor * scaled = ggml_scale(ctx.get(), loss.mean, b.weight);
@@ -262,7 +263,7 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
         ggml_tensor * x = build_embeddings(ctx, *model, in);
         ggml_build_forward_expand(graph, ggml_cpy(ctx, x, xs[0]));
         for (int il = 0; il < L; il++) {
-            x = build_layer(ctx, *model, adapter.get(), il, x, in, b.n_tokens, b.n_seq, drop ? &d : nullptr);
+            x = build_layer(ctx, *model, adapter.get(), il, x, in, b.n_tokens, b.n_seq, {drop ? &d : nullptr, true});
             ggml_build_forward_expand(graph, ggml_cpy(ctx, x, xs[il + 1]));
         }
     });
@@ -270,7 +271,7 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
     // 2. The head: loss and its gradient with respect to the last layer's output.
     with_graph([&](ggml_context * ctx, GraphInputs &, Dropout &, ggml_cgraph *& graph, std::vector<ggml_tensor *> & extra) {
         ggml_set_param(xs[L]);
-        LossNodes loss = build_loss(ctx, *model, xs[L], (int64_t) b.rows.size());
+        LossNodes loss = build_loss(ctx, *model, xs[L], (int64_t) b.rows.size(), {nullptr, true});
         ggml_tensor * scaled = ggml_scale(ctx, loss.mean, b.weight);
         ggml_set_loss(scaled);
         graph = ggml_new_graph_custom(ctx, GRAPH_MAX_NODES, true);
@@ -288,7 +289,7 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
         ggml_tensor * g_out = g[(L - il) % 2];
         with_graph([&](ggml_context * ctx, GraphInputs & in, Dropout & d, ggml_cgraph *& graph, std::vector<ggml_tensor *> & extra) {
             if (il > 0) ggml_set_param(xs[il]);
-            ggml_tensor * y = build_layer(ctx, *model, adapter.get(), il, xs[il], in, b.n_tokens, b.n_seq, drop ? &d : nullptr);
+            ggml_tensor * y = build_layer(ctx, *model, adapter.get(), il, xs[il], in, b.n_tokens, b.n_seq, {drop ? &d : nullptr, true});
             ggml_tensor * dot = ggml_sum(ctx, ggml_mul(ctx, y, g_in));
             ggml_set_loss(dot);
             graph = ggml_new_graph_custom(ctx, GRAPH_MAX_NODES, true);

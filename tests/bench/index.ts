@@ -5,6 +5,7 @@ import { feedbackSuite } from './feedback.bench';
 import type { BenchSuite, Figure } from './figures';
 import { forwardSuite } from './forward.bench';
 import { rpcSuite } from './rpc.bench';
+import { trainSuite } from './train.bench';
 
 const SUITES: BenchSuite[] = [rpcSuite, forwardSuite, feedbackSuite];
 
