@@ -7,7 +7,7 @@ import { forwardSuite } from './forward.bench';
 import { rpcSuite } from './rpc.bench';
 import { trainSuite } from './train.bench';
 
-const SUITES: BenchSuite[] = [rpcSuite, forwardSuite, feedbackSuite];
+const SUITES: BenchSuite[] = [rpcSuite, forwardSuite, trainSuite, feedbackSuite];
 
 async function main(argv: string[]): Promise<number> {
   const unknown = argv.filter((a) => !SUITES.some((s) => s.name === a));
