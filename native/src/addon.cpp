@@ -25,7 +25,29 @@ void quiet_log(ggml_log_level level, const char * text, void *) {
     if (level == GGML_LOG_LEVEL_WARN || level == GGML_LOG_LEVEL_ERROR) fputs(text, stderr);
 }
 
-class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
+/**
+ * A JS object owning one native handle (shared, so running work and dependents keep it alive).
+ * `dispose()` drops this reference; later calls throw "the <what> was disposed".
+ */
+template <typename Self, typename T>
+class HandleWrap : public Napi::ObjectWrap<Self> {
+public:
+    HandleWrap(const Napi::CallbackInfo & info, const char * factory) : Napi::ObjectWrap<Self>(info) {
+        if (info.Length() != 1 || !info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), std::string("created by ") + factory);
+        handle = *info[0].template As<Napi::External<std::shared_ptr<T>>>().Data();
+    }
+    std::shared_ptr<T> live(Napi::Env env) const {
+        if (!handle) throw Napi::Error::New(env, std::string("the ") + Self::what + " was disposed");
+        return handle;
+    }
+    Napi::Value Dispose(const Napi::CallbackInfo & info) {
+        handle.reset();
+        return info.Env().Undefined();
+    }
+    std::shared_ptr<T> handle;
+};
+
+class ModelWrap : public HandleWrap<ModelWrap, Model> {
 public:
     static Napi::Function Define(Napi::Env env) {
         return DefineClass(env, "AddonModel", {
@@ -34,18 +56,8 @@ public:
             InstanceMethod("dispose", &ModelWrap::Dispose),
         });
     }
-    explicit ModelWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<ModelWrap>(info) {
-        if (info.Length() != 1 || !info[0].IsExternal()) {
-            throw Napi::TypeError::New(info.Env(), "AddonModel is created by loadModel()");
-        }
-        model = *info[0].As<Napi::External<std::shared_ptr<Model>>>().Data();
-    }
-    std::shared_ptr<Model> model;
-
-    std::shared_ptr<Model> live(Napi::Env env) {
-        if (!model) throw Napi::Error::New(env, "the model was disposed");
-        return model;
-    }
+    static constexpr const char * what = "model";
+    explicit ModelWrap(const Napi::CallbackInfo & info) : HandleWrap(info, "loadModel()") {}
 
 private:
     Napi::Value Info(const Napi::CallbackInfo & info) {
@@ -72,13 +84,9 @@ private:
 
     Napi::Value Forward(const Napi::CallbackInfo & info);
 
-    Napi::Value Dispose(const Napi::CallbackInfo & info) {
-        model.reset();  // freed once running work and adapters let go of it
-        return info.Env().Undefined();
-    }
 };
 
-class AdapterWrap : public Napi::ObjectWrap<AdapterWrap> {
+class AdapterWrap : public HandleWrap<AdapterWrap, Adapter> {
 public:
     static Napi::Function Define(Napi::Env env) {
         return DefineClass(env, "AddonAdapter", {
@@ -90,18 +98,8 @@ public:
             InstanceMethod("dispose", &AdapterWrap::Dispose),
         });
     }
-    explicit AdapterWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<AdapterWrap>(info) {
-        if (info.Length() != 1 || !info[0].IsExternal()) {
-            throw Napi::TypeError::New(info.Env(), "AddonAdapter is created by createAdapter() or loadAdapter()");
-        }
-        adapter = *info[0].As<Napi::External<std::shared_ptr<Adapter>>>().Data();
-    }
-    std::shared_ptr<Adapter> adapter;
-
-    std::shared_ptr<Adapter> live(Napi::Env env) {
-        if (!adapter) throw Napi::Error::New(env, "the adapter was disposed");
-        return adapter;
-    }
+    static constexpr const char * what = "adapter";
+    explicit AdapterWrap(const Napi::CallbackInfo & info) : HandleWrap(info, "createAdapter() or loadAdapter()") {}
 
 private:
     Napi::Value Info(const Napi::CallbackInfo & info) {
@@ -127,13 +125,9 @@ private:
     }
     Napi::Value GetTensor(const Napi::CallbackInfo & info);
     Napi::Value SetTensor(const Napi::CallbackInfo & info);
-    Napi::Value Dispose(const Napi::CallbackInfo & info) {
-        adapter.reset();
-        return info.Env().Undefined();
-    }
 };
 
-class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
+class SessionWrap : public HandleWrap<SessionWrap, TrainingSession> {
 public:
     static Napi::Function Define(Napi::Env env) {
         return DefineClass(env, "AddonTrainingSession", {
@@ -147,17 +141,10 @@ public:
             InstanceMethod("dispose", &SessionWrap::Dispose),
         });
     }
-    explicit SessionWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<SessionWrap>(info) {
-        if (info.Length() != 1 || !info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "created by createTrainingSession()");
-        session = *info[0].As<Napi::External<std::shared_ptr<TrainingSession>>>().Data();
-    }
-    std::shared_ptr<TrainingSession> session;
+    static constexpr const char * what = "training session";
+    explicit SessionWrap(const Napi::CallbackInfo & info) : HandleWrap(info, "createTrainingSession()") {}
 
 private:
-    std::shared_ptr<TrainingSession> live(Napi::Env env) {
-        if (!session) throw Napi::Error::New(env, "the training session was disposed");
-        return session;
-    }
     Napi::Value Accumulate(const Napi::CallbackInfo & info);
     Napi::Value Evaluate(const Napi::CallbackInfo & info);
     Napi::Value Step(const Napi::CallbackInfo & info);
@@ -172,10 +159,6 @@ private:
         o.Set("peakComputeBytes", (double) s->peak_compute_bytes());
         o.Set("adamSteps", (double) s->adam_steps());
         return o;
-    }
-    Napi::Value Dispose(const Napi::CallbackInfo & info) {
-        session.reset();
-        return info.Env().Undefined();
     }
 };
 
