@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Llama } from 'node-llama-cpp';
 import { AppError } from '../../shared/errors';
@@ -97,6 +97,9 @@ export async function finetune(llama: Llama, request: FinetuneRequest, hooks: Fi
   const dataHash = hashExamples(request.examples);
   if (resumed && resumed.dataHash !== dataHash) {
     throw new AppError('conflict', `${resumeDir}: the training data changed since this checkpoint; resume needs the same examples`, { field: 'data' });
+  }
+  if (resumed && resumed.model.bytes !== statSync(request.modelPath, { throwIfNoEntry: false })?.size) {
+    throw new AppError('conflict', `${resumeDir}: this checkpoint was made with another model (${resumed.model.path})`, { field: 'model' });
   }
   checkWritable(dirname(resolve(request.outPath)), 'output folder');
   checkWritable(checkpointDir, 'checkpoint folder');
@@ -309,13 +312,21 @@ const WHY: Record<string, string> = {
   ENOSPC: 'the disk is full',
 };
 
+/** Fails early if `dir` could not be created or written; creates nothing (a refused run leaves no trace). */
 function checkWritable(dir: string, what: 'output folder' | 'checkpoint folder'): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? '';
-    throw new AppError('invalid_arguments', `cannot write to the ${what} ${dir}: ${WHY[code] ?? code ?? String(error)}`, {
+  let existing = dir;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  let code = '';
+  if (!statSync(existing).isDirectory()) code = 'ENOTDIR';
+  else {
+    try {
+      accessSync(existing, constants.W_OK);
+    } catch (error) {
+      code = (error as NodeJS.ErrnoException).code ?? 'EACCES';
+    }
+  }
+  if (code) {
+    throw new AppError('invalid_arguments', `cannot write to the ${what} ${dir}: ${WHY[code] ?? code}`, {
       field: what === 'output folder' ? 'out' : 'checkpointDir',
     });
   }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Trainer } from '../../native/index';
@@ -90,6 +90,6 @@ describe('architect finetune', () => {
     expect(stderr).toContain(message);
     expect(status).toBe(code);
     expect(existsSync(out)).toBe(false);
-    expect(existsSync(`${out}.checkpoints`) && readdirSync(`${out}.checkpoints`).length).toBeFalsy();
+    expect(existsSync(`${out}.checkpoints`)).toBe(false);
   });
 });
