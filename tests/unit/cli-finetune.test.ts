@@ -82,6 +82,7 @@ describe('architect finetune', () => {
     ['a negative learning rate', () => ['--lr=-0.001'], 2, '--lr: Too small'],
     ['rank 0', () => ['--rank', '0'], 2, '--rank: Too small'],
     ['an unknown target module', () => ['--targets', 'attn_q,attn_z'], 2, '--targets (item 2): Invalid option'],
+    ['a checkpoint made with another model', () => ['--model', fixtures.model('q8_0', FIXTURES.q8_0).path, '--resume', join(fixtures.dir, 'cli.gguf.checkpoints')], 1, 'made with another model'],
     ['an unwritable output folder', () => ['--out', join(dataFile('a-file', 'x'), 'adapter.gguf')], 1, 'cannot write to the output folder'],
   ])('refuses %s with a clear error and writes nothing', (_name, args, code, message) => {
     const out = join(fixtures.dir, 'refused.gguf');
