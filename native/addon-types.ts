@@ -104,7 +104,17 @@ export interface AddonDevice {
 export interface TrainerAddon {
   loadBackends(libDir: string): void;
   listDevices(): AddonDevice[];
-  loadModel(path: string, options: { device: 'cpu' | 'gpu' | 'auto'; threads: number }): Promise<AddonModel>;
+  loadModel(
+    path: string,
+    options: {
+      device: 'cpu' | 'gpu' | 'auto';
+      threads: number;
+      /** Called on the JS thread with the share of weights read, after each tensor. */
+      onProgress?: (fraction: number) => void;
+      /** Loading stops between tensors once element 0 is non-zero. */
+      abortFlag?: Int32Array;
+    },
+  ): Promise<AddonModel>;
   createAdapter(model: AddonModel, options: { rank: number; alpha: number; targets: string[]; seed: number }): AddonAdapter;
   loadAdapter(model: AddonModel, path: string): Promise<AddonAdapter>;
   quantize(type: string, data: Float32Array, rowLength: number): Uint8Array;

@@ -71,6 +71,16 @@ export interface LoadModelOptions {
   readonly device?: 'cpu' | 'gpu' | 'auto';
   /** CPU threads; default: all logical cores. */
   readonly threads?: number;
+  /** The share of weights read so far (0..1], after each tensor. Exceptions it throws are reported, not raised. */
+  readonly onProgress?: (fraction: number) => void;
+  /** Stops loading between tensors; the promise then rejects with an AbortError. */
+  readonly signal?: AbortSignal;
+}
+
+function abortError(what: string): Error {
+  const error = new Error(`${what} was cancelled`);
+  error.name = 'AbortError';
+  return error;
 }
 
 export interface LoraOptions {
@@ -104,8 +114,25 @@ export class Trainer {
   async loadModel(path: string, options: LoadModelOptions = {}): Promise<TrainerModel> {
     const threads = options.threads ?? availableParallelism();
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a whole number ≥ 1, got ${threads}`);
-    const handle = await this.addon.loadModel(path, { device: options.device ?? 'auto', threads });
-    return new TrainerModel(this.addon, handle, path);
+    const { signal, onProgress } = options;
+    if (signal?.aborted) throw abortError(`loading ${path}`);
+    const abortFlag = new Int32Array(1);
+    const onAbort = () => Atomics.store(abortFlag, 0, 1);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const handle = await this.addon.loadModel(path, { device: options.device ?? 'auto', threads, abortFlag, ...(onProgress ? { onProgress } : {}) });
+      // Aborted after the last tensor was read: the caller asked for nothing, so it gets nothing.
+      if (signal?.aborted) {
+        handle.dispose();
+        throw abortError(`loading ${path}`);
+      }
+      return new TrainerModel(this.addon, handle, path);
+    } catch (error) {
+      if (signal?.aborted) throw abortError(`loading ${path}`);
+      throw error;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   /** ggml's quantization of rows of `rowLength` floats into `type` ("q8_0", "q4_0", "q4_K", …). */
@@ -129,7 +156,8 @@ export class TrainerModel {
   }
 
   /** log p(token[i+1] | tokens[0..i]) for each i: one value fewer than there are tokens. */
-  async logProbabilities(tokens: ArrayLike<number>, options: { adapter?: LoraAdapter } = {}): Promise<Float32Array> {
+  async logProbabilities(tokens: ArrayLike<number>, options: { adapter?: LoraAdapter; signal?: AbortSignal } = {}): Promise<Float32Array> {
+    if (options.signal?.aborted) throw abortError('scoring');
     return this.live().forward(Int32Array.from(tokens), options.adapter?.live() ?? null);
   }
 

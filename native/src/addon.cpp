@@ -166,8 +166,10 @@ private:
 template <typename Result>
 class PromiseWorker : public Napi::AsyncWorker {
 public:
-    PromiseWorker(Napi::Env env, std::function<Result()> run, std::function<Napi::Value(Napi::Env, Result &)> resolve)
-        : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), run_(std::move(run)), resolve_(std::move(resolve)) {}
+    PromiseWorker(Napi::Env env, std::function<Result()> run, std::function<Napi::Value(Napi::Env, Result &)> resolve,
+                  std::function<void()> on_error)
+        : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), run_(std::move(run)), resolve_(std::move(resolve)),
+          on_error_(std::move(on_error)) {}
     Napi::Promise Promise() { return deferred_.Promise(); }
 
 protected:
@@ -188,18 +190,23 @@ protected:
             deferred_.Reject(e.Value());
         }
     }
-    void OnError(const Napi::Error & e) override { deferred_.Reject(e.Value()); }
+    void OnError(const Napi::Error & e) override {
+        if (on_error_) on_error_();
+        deferred_.Reject(e.Value());
+    }
 
 private:
     Napi::Promise::Deferred deferred_;
     std::function<Result()> run_;
     std::function<Napi::Value(Napi::Env, Result &)> resolve_;
+    std::function<void()> on_error_;
     Result result_{};
 };
 
 template <typename Result>
-Napi::Value run_async(Napi::Env env, std::function<Result()> run, std::function<Napi::Value(Napi::Env, Result &)> resolve) {
-    auto * worker = new PromiseWorker<Result>(env, std::move(run), std::move(resolve));
+Napi::Value run_async(Napi::Env env, std::function<Result()> run, std::function<Napi::Value(Napi::Env, Result &)> resolve,
+                      std::function<void()> on_error = {}) {
+    auto * worker = new PromiseWorker<Result>(env, std::move(run), std::move(resolve), std::move(on_error));
     Napi::Promise promise = worker->Promise();
     worker->Queue();
     return promise;
@@ -422,22 +429,51 @@ Napi::Value ListDevices(const Napi::CallbackInfo & info) {
     return out;
 }
 
+// Progress from the loading thread reaches JS through a thread-safe function; a throwing callback is
+// reported, never allowed to unwind into native code. Cancellation is a shared Int32Array the caller sets.
 Napi::Value LoadModel(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     std::string path = string_arg(info, 0, "path");
     LoadOptions options;
+    std::shared_ptr<Napi::ThreadSafeFunction> progress;
+    std::shared_ptr<Napi::Reference<Napi::Int32Array>> abort_ref;
     if (info.Length() > 1 && info[1].IsObject()) {
         Napi::Object o = info[1].As<Napi::Object>();
         if (o.Has("device") && o.Get("device").IsString()) options.device = o.Get("device").As<Napi::String>().Utf8Value();
         if (o.Has("threads") && o.Get("threads").IsNumber()) options.threads = o.Get("threads").As<Napi::Number>().Int32Value();
+        Napi::Value on_progress = o.Get("onProgress");
+        if (on_progress.IsFunction()) {
+            progress = std::make_shared<Napi::ThreadSafeFunction>(
+                Napi::ThreadSafeFunction::New(env, on_progress.As<Napi::Function>(), "architect.loadModel.progress", 0, 1));
+            options.on_progress = [progress](double fraction) {
+                progress->NonBlockingCall([fraction](Napi::Env e, Napi::Function callback) {
+                    try {
+                        callback.Call({Napi::Number::New(e, fraction)});
+                    } catch (const Napi::Error & error) {
+                        fprintf(stderr, "architect: a loadModel progress callback threw: %s\n", error.Message().c_str());
+                    }
+                });
+            };
+        }
+        Napi::Value abort = o.Get("abortFlag");
+        if (abort.IsTypedArray() && abort.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
+            abort_ref = std::make_shared<Napi::Reference<Napi::Int32Array>>(Napi::Persistent(abort.As<Napi::Int32Array>()));
+            int32_t * flag = abort.As<Napi::Int32Array>().Data();
+            options.cancelled = [flag]() { return __atomic_load_n(flag, __ATOMIC_RELAXED) != 0; };
+        }
     }
     return run_async<std::shared_ptr<Model>>(
         env, [path, options]() { return Model::load(path, options); },
-        [](Napi::Env e, std::shared_ptr<Model> & m) {
+        [progress, abort_ref](Napi::Env e, std::shared_ptr<Model> & m) mutable {
+            if (progress) progress->Release();
+            abort_ref.reset();
             return e.GetInstanceData<AddonData>()->model_ctor.New({Napi::External<std::shared_ptr<Model>>::New(e, &m)});
+        },
+        [progress, abort_ref]() mutable {
+            if (progress) progress->Release();
+            abort_ref.reset();
         });
 }
-
 
 Napi::Value CreateAdapter(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();

@@ -199,8 +199,11 @@ std::shared_ptr<Model> Model::load(const std::string & path, const LoadOptions &
     FILE * f = std::fopen(path.c_str(), "rb");
     if (!f) throw fail(path, "cannot open for reading");
     std::vector<uint8_t> staging;
+    size_t total = 0, done = 0;
+    for (ggml_tensor * t : wanted) total += ggml_nbytes(t);
     try {
         for (ggml_tensor * t : wanted) {
+            if (options.cancelled && options.cancelled()) throw std::runtime_error("cancelled: loading " + path + " was aborted");
             const int64_t id = gguf_find_tensor(g.get(), t->name);
             const size_t bytes = ggml_nbytes(t);
             staging.resize(bytes);
@@ -209,6 +212,8 @@ std::shared_ptr<Model> Model::load(const std::string & path, const LoadOptions &
                 throw fail(path, std::string("could not read tensor '") + t->name + "'");
             }
             ggml_backend_tensor_set(copy[t], staging.data(), 0, bytes);
+            done += bytes;
+            if (options.on_progress) options.on_progress(total ? (double) done / (double) total : 1.0);
         }
     } catch (...) {
         std::fclose(f);

@@ -1,5 +1,6 @@
 // A llama-family base model loaded from GGUF, frozen, in its stored types, on the chosen backend.
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,10 @@ struct Layer {
 struct LoadOptions {
     std::string device = "auto";
     int threads = 0;
+    /** Called after each tensor with the share of bytes read (0..1]; may be empty. */
+    std::function<void(double)> on_progress;
+    /** Polled between tensors: loading stops with "cancelled" once it returns true; may be empty. */
+    std::function<bool()> cancelled;
 };
 
 class Model {

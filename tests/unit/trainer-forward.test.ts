@@ -2,7 +2,7 @@
 import { copyFileSync, openSync, closeSync, ftruncateSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Llama, LlamaModel } from 'node-llama-cpp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Trainer } from '../../native/index';
 import type { TrainerModel } from '../../native/index';
 import { FIXTURES, fixtureFolder, SAMPLE_TEXT } from '../helpers/fixtures';
@@ -171,5 +171,28 @@ describe('bad input gets a clear error, and the process lives on', () => {
     const again = await trainer.loadModel(path);
     expect((await again.logProbabilities([1, 2, 3])).length).toBe(2);
     again.dispose();
+  });
+});
+
+describe('the wrapper', () => {
+  it('reports loading progress up to 1, survives a throwing callback, and stops on abort', async () => {
+    const { path } = fixtures.model('f32', FIXTURES.f32);
+    const seen: number[] = [];
+    const model = await trainer.loadModel(path, { threads: 1, onProgress: (f) => seen.push(f) });
+    await new Promise((resolve) => setTimeout(resolve, 20)); // progress calls are queued to the JS thread
+    expect(seen.length).toBeGreaterThan(10);
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    expect(seen.at(-1)).toBe(1);
+    model.dispose();
+    const error = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const again = await trainer.loadModel(path, { threads: 1, onProgress: () => { throw new Error('callback bug'); } });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    error.mockRestore();
+    expect((await again.logProbabilities([1, 2, 3])).length).toBe(2);
+    again.dispose();
+    const controller = new AbortController();
+    const loading = trainer.loadModel(path, { threads: 1, signal: controller.signal, onProgress: () => controller.abort() });
+    await expect(loading).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(trainer.loadModel(path, { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
   });
 });
