@@ -77,6 +77,8 @@ export interface AddonMemory {
   computeBytes: number;
   peakComputeBytes: number;
   adamSteps: number;
+  /** ggml ops the scheduler ran on the CPU although the model is on a GPU (empty on CPU runs). */
+  cpuFallbackOps: string[];
 }
 
 export interface AddonTrainingSession {

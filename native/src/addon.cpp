@@ -158,6 +158,10 @@ private:
         o.Set("computeBytes", (double) s->compute_bytes());
         o.Set("peakComputeBytes", (double) s->peak_compute_bytes());
         o.Set("adamSteps", (double) s->adam_steps());
+        auto ops = s->cpu_fallback_ops();
+        Napi::Array fallback = Napi::Array::New(info.Env(), ops.size());
+        for (size_t i = 0; i < ops.size(); i++) fallback.Set(i, ops[i]);
+        o.Set("cpuFallbackOps", fallback);
         return o;
     }
 };

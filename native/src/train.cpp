@@ -121,6 +121,14 @@ void TrainingSession::compute(ggml_cgraph * graph, const std::function<void()> &
         throw std::runtime_error("not enough memory on " + model->backends.device_name +
                                  " for this batch: lower the batch size or max length, or enable gradient checkpointing");
     }
+    if (!model->backends.on_cpu()) {
+        for (int i = 0; i < ggml_graph_n_nodes(graph); i++) {
+            ggml_tensor * node = ggml_graph_node(graph, i);
+            if (node->op != GGML_OP_NONE && ggml_backend_sched_get_tensor_backend(sched_, node) == model->backends.cpu) {
+                fallback_ops_.insert(ggml_op_desc(node));
+            }
+        }
+    }
     set_inputs();
     if (ggml_backend_sched_graph_compute(sched_, graph) != GGML_STATUS_SUCCESS) {
         throw std::runtime_error("a training step failed on " + model->backends.device_name);

@@ -3,6 +3,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 #include "graph.h"
@@ -54,6 +55,8 @@ public:
     int64_t adam_steps() const { return t_; }
     size_t state_bytes() const;
     size_t compute_bytes() const { return compute_bytes_; }
+    /** Ops the scheduler ran on the CPU although the model lives on a GPU (empty on a CPU-only run). */
+    std::vector<std::string> cpu_fallback_ops() const { return {fallback_ops_.begin(), fallback_ops_.end()}; }
     size_t peak_compute_bytes() const { return peak_compute_bytes_; }
 
     std::shared_ptr<Model> model;
@@ -79,4 +82,5 @@ private:
     ggml_backend_sched_t sched_ = nullptr;
     int64_t t_ = 0;
     size_t compute_bytes_ = 0, peak_compute_bytes_ = 0;
+    std::set<std::string> fallback_ops_;
 };

@@ -43,7 +43,8 @@ export const trainSuite: BenchSuite = {
         const path = join(dir.path, `bench-${type}.gguf`);
         writeTinyModel(path, { type, nEmbd: 512, nLayer: 8, nHead: 8, nHeadKv: 4, nFf: 1536, contextLength: 1024 }, (t, d, r) => trainer.quantize(t, d, r));
         const model = await trainer.loadModel(path, { threads });
-        const perCheckpointing = new Map<boolean, { tps: number; peak: number }>();
+        const device = model.info.device;
+        const perCheckpointing = new Map<boolean, { tps: number; peak: number; fallback: string[] }>();
         for (const checkpointing of [false, true]) {
           const adapter = model.createAdapter({ rank: 8, alpha: 16, targets: ['attn_q', 'attn_k', 'attn_v', 'attn_output'] });
           const session = model.createTrainingSession(adapter, { gradientCheckpointing: checkpointing });
@@ -56,7 +57,11 @@ export const trainSuite: BenchSuite = {
           }
           const seconds = (performance.now() - started) / 1000 / STEPS;
           const memory = session.memory();
-          perCheckpointing.set(checkpointing, { tps: N_TOKENS / seconds, peak: model.info.weightsBytes + memory.stateBytes + memory.peakComputeBytes });
+          perCheckpointing.set(checkpointing, {
+            tps: N_TOKENS / seconds,
+            peak: model.info.weightsBytes + memory.stateBytes + memory.peakComputeBytes,
+            fallback: memory.cpuFallbackOps,
+          });
           session.dispose();
           adapter.dispose();
         }
@@ -83,6 +88,8 @@ export const trainSuite: BenchSuite = {
         record({ name: `train.${type}.peak_memory`, value: plain.peak / MIB, unit: 'MiB', note: 'weights + LoRA/optimizer + compute' });
         record({ name: `train.${type}.peak_memory_checkpointing`, value: checkpointed.peak / MIB, unit: 'MiB', note: 'with gradient checkpointing' });
         record({ name: `train.${type}.checkpointing_time_cost`, value: plain.tps / checkpointed.tps, unit: '×', note: 'step time with / without checkpointing' });
+        const fallback = [...new Set([...plain.fallback, ...checkpointed.fallback])];
+        record({ name: `train.${type}.cpu_fallback_ops`, value: fallback.length, unit: 'ops', note: fallback.join(' ') || `none (${device})` });
       }
     } finally {
       dir.remove();
