@@ -4,18 +4,22 @@ import { writeFileSync } from 'node:fs';
 import { feedbackSuite } from './feedback.bench';
 import type { BenchSuite, Figure } from './figures';
 import { forwardSuite } from './forward.bench';
+import { gpuSuite } from './gpu.bench';
 import { rpcSuite } from './rpc.bench';
 import { trainSuite } from './train.bench';
 
 const SUITES: BenchSuite[] = [rpcSuite, forwardSuite, trainSuite, feedbackSuite];
+/** Run only when named (`npm run bench gpu`): needs a GPU and tens of GB of disk. */
+const ON_REQUEST: BenchSuite[] = [gpuSuite];
 
 async function main(argv: string[]): Promise<number> {
-  const unknown = argv.filter((a) => !SUITES.some((s) => s.name === a));
+  const all = [...SUITES, ...ON_REQUEST];
+  const unknown = argv.filter((a) => !all.some((s) => s.name === a));
   if (unknown.length) {
-    console.error(`bench: unknown suite ${unknown.join(', ')}; suites: ${SUITES.map((s) => s.name).join(', ')}`);
+    console.error(`bench: unknown suite ${unknown.join(', ')}; suites: ${all.map((s) => s.name).join(', ')}`);
     return 2;
   }
-  const chosen = argv.length ? SUITES.filter((s) => argv.includes(s.name)) : SUITES;
+  const chosen = argv.length ? all.filter((s) => argv.includes(s.name)) : SUITES;
   const figures: Figure[] = [];
   for (const suite of chosen) {
     console.log(`\n== ${suite.name}`);

@@ -25,6 +25,11 @@ export interface TinyModelSpec {
   readonly vocab?: string;
   /** general.architecture; anything but 'llama' makes a file our loader must refuse. */
   readonly architecture?: string;
+  /**
+   * Fill weights by tiling a block of random values instead of drawing each one: for benchmark models of
+   * billions of parameters, where generation time matters and the statistics do not.
+   */
+  readonly tiledRandom?: boolean;
 }
 
 /** ggml's quantization (the trainer addon's `quantize`): rows of `rowLength` floats → `type`'s bytes. */
@@ -66,6 +71,7 @@ export function writeTinyModel(path: string, spec: TinyModelSpec, quantize: Quan
     ropeFreqBase: 10000,
     vocab: 'llama-spm',
     architecture: 'llama',
+    tiledRandom: false,
     ...spec,
   };
   const { nEmbd, nLayer, nHead, nHeadKv, nFf } = full;
@@ -94,11 +100,28 @@ export function writeTinyModel(path: string, spec: TinyModelSpec, quantize: Quan
   for (const [key, value] of vocab) if (key.startsWith('tokenizer.')) metadata.set(key, value);
 
   const tensors: TensorToWrite[] = [];
+  const pools = new Map<string, Float32Array>();
+  const fill = (data: Float32Array, std: number, mean: number) => {
+    if (!full.tiledRandom) {
+      for (let i = 0; i < data.length; i++) data[i] = mean + std * random();
+      return;
+    }
+    const key = `${std}:${mean}`;
+    let pool = pools.get(key);
+    if (!pool) pools.set(key, (pool = Float32Array.from({ length: 1 << 20 }, () => mean + std * random())));
+    for (let i = 0; i < data.length; i += pool.length) data.set(pool.subarray(0, Math.min(pool.length, data.length - i)), i);
+  };
   const add = (name: string, dims: number[], std: number, mean = 0, type: TensorType = full.type) => {
-    const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < data.length; i++) data[i] = mean + std * random();
-    const bytes = quantize(type, data, dims[0]!);
-    tensors.push({ name, dims, typeId: TENSOR_TYPES[type].id, data: bytes });
+    const { blockSize, blockBytes } = TENSOR_TYPES[type];
+    const count = dims.reduce((a, b) => a * b, 1);
+    const produce = () => {
+      const data = new Float32Array(count);
+      fill(data, std, mean);
+      return quantize(type, data, dims[0]!);
+    };
+    // Small models are made at once (their random draws then follow tensor order); big ones as they are written.
+    const data = full.tiledRandom ? { byteLength: (count / blockSize) * blockBytes, produce } : produce();
+    tensors.push({ name, dims, typeId: TENSOR_TYPES[type].id, data });
   };
   const proj = (nIn: number) => 1 / Math.sqrt(nIn);
   // Scaled like an output matrix, so a tied output is as peaky as an untied one (RMSNorm undoes it on input).

@@ -2,13 +2,21 @@ import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VERSION, ValueType } from './format';
 import type { MetaValue } from './format';
 
+/** Bytes made only when written, so a multi-gigabyte model never sits in memory whole. */
+export interface LazyBytes {
+  readonly byteLength: number;
+  produce(): Uint8Array;
+}
+
 export interface TensorToWrite {
   name: string;
   /** ggml order: dims[0] is the row length. */
   dims: number[];
   typeId: number;
-  data: Uint8Array;
+  data: Uint8Array | LazyBytes;
 }
+
+const byteLength = (data: Uint8Array | LazyBytes) => data.byteLength;
 
 /** Writes a GGUF v3 file (to a temporary name, then renamed into place). */
 export function writeGguf(path: string, metadata: Map<string, MetaValue>, tensors: TensorToWrite[], alignment = DEFAULT_ALIGNMENT): void {
@@ -60,7 +68,7 @@ export function writeGguf(path: string, metadata: Map<string, MetaValue>, tensor
     for (const d of t.dims) u64(d);
     u32(t.typeId);
     u64(offset);
-    offset += t.data.length + pad(t.data.length);
+    offset += byteLength(t.data) + pad(byteLength(t.data));
   }
   const header = Buffer.concat(parts);
   const tmp = `${path}.tmp`;
@@ -69,8 +77,10 @@ export function writeGguf(path: string, metadata: Map<string, MetaValue>, tensor
     writeSync(fd, header);
     writeSync(fd, Buffer.alloc(pad(header.length)));
     for (const t of tensors) {
-      writeSync(fd, t.data);
-      writeSync(fd, Buffer.alloc(pad(t.data.length)));
+      const bytes = t.data instanceof Uint8Array ? t.data : t.data.produce();
+      if (bytes.byteLength !== byteLength(t.data)) throw new Error(`${t.name}: produced ${bytes.byteLength} bytes, announced ${byteLength(t.data)}`);
+      writeSync(fd, bytes);
+      writeSync(fd, Buffer.alloc(pad(bytes.byteLength)));
     }
   } finally {
     closeSync(fd);
