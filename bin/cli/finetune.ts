@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
+import { readExamplesFile } from '../../electron/core/datasets/readFile';
 import { finetune } from '../../electron/trainer/engine';
 import type { FinetuneResult, StepProgress } from '../../electron/trainer/engine';
 import { TrainingConfig } from '../../shared/training/config';
-import { parsePromptCompletionJsonl } from '../../shared/training/examples';
 import { formatBytes } from '../../shared/format';
 import { defineCommand, UsageError } from './command';
 
@@ -29,10 +28,10 @@ const FLAGS = {
 
 export const finetuneCommand = defineCommand({
   name: 'finetune',
-  summary: 'Train a LoRA adapter on a JSONL file of {"prompt", "completion"} examples (CPU or GPU).',
+  summary: 'Train a LoRA adapter on a JSONL file of examples: {"prompt", "completion"}, chat "messages" or Alpaca (CPU or GPU).',
   options: {
     model: { type: 'string', placeholder: 'FILE', description: 'base model, GGUF (llama architecture)' },
-    data: { type: 'string', placeholder: 'FILE', description: 'training examples, JSONL with "prompt" and "completion"' },
+    data: { type: 'string', placeholder: 'FILE', description: 'training examples: JSONL (or a JSON array) of prompt/completion, messages or Alpaca records' },
     out: { type: 'string', placeholder: 'FILE', description: 'where to write the adapter (GGUF)' },
     epochs: { type: 'string', placeholder: 'N', description: 'passes over the data (default 3)' },
     lr: { type: 'string', placeholder: 'X', description: 'peak learning rate (default 2e-4)' },
@@ -143,13 +142,13 @@ function parseConfig(values: Record<string, unknown>): TrainingConfig {
 }
 
 function readExamples(path: string) {
-  let text: string;
+  let read: ReturnType<typeof readExamplesFile>;
   try {
-    text = readFileSync(path, 'utf8');
+    read = readExamplesFile(path);
   } catch (error) {
     throw new UsageError(`cannot read --data ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
-  const { examples, errors } = parsePromptCompletionJsonl(text);
+  const { examples, errors } = read;
   if (errors.length) {
     const shown = errors.slice(0, 20).map((e) => (e.line ? `${path}:${e.line}: ${e.message}` : `${path}: ${e.message}`));
     const more = errors.length > 20 ? `\n… and ${errors.length - 20} more` : '';

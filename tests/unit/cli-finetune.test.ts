@@ -76,7 +76,8 @@ describe('architect finetune', () => {
   it.each([
     ['an empty data file', () => ['--data', dataFile('empty.jsonl', '\n\n')], 1, 'the file has no examples'],
     ['a malformed line', () => ['--data', dataFile('bad.jsonl', `${JSON.stringify(MEMORISE[0])}\n{"prompt": "x",\n`)], 1, 'bad.jsonl:2: invalid JSON'],
-    ['a missing field', () => ['--data', dataFile('nofield.jsonl', '{"prompt": "x"}\n')], 1, 'nofield.jsonl:1: "completion" must be a string (missing)'],
+    ['a missing field', () => ['--data', dataFile('nofield.jsonl', '{"prompt": "x"}\n')], 1, 'nofield.jsonl:1: "completion" is missing'],
+    ['records of two shapes', () => ['--data', dataFile('mixed.jsonl', `${JSON.stringify(MEMORISE[0])}\n{"instruction": "x", "output": "y"}\n`)], 1, 'mixed.jsonl:2: mixed shapes'],
     ['every example longer than max length', () => ['--max-length', '8'], 1, 'every example is longer than max length 8'],
     ['a NaN learning rate', () => ['--lr', 'NaN'], 2, "--lr must be a number, got 'NaN'"],
     ['a negative learning rate', () => ['--lr=-0.001'], 2, '--lr: Too small'],

@@ -1,0 +1,24 @@
+import { mixSeed } from '../training/random';
+
+/** Share of examples held out for validation unless asked otherwise (90/10). */
+export const DEFAULT_VALIDATION_SHARE = 0.1;
+export const DEFAULT_SPLIT_SEED = 42;
+
+/**
+ * How many of `n` examples (of one stratum) go to validation: `n × share` rounded, but never all of
+ * them, so a stratum with examples keeps at least one for training.
+ */
+export function validationCount(n: number, share: number): number {
+  const count = Math.round(n * share);
+  return n > 0 && count >= n ? n - 1 : count;
+}
+
+/**
+ * An example's place in the seeded order its split is drawn from: a function of its content hash and
+ * the seed only, so the split is the same on every run and does not depend on line order. Within each
+ * stratum (artifact kind), the examples with the smallest keys are the validation set.
+ */
+export function splitKey(hash: Uint8Array, seed: number): number {
+  const word = (at: number) => ((hash[at]! << 24) | (hash[at + 1]! << 16) | (hash[at + 2]! << 8) | hash[at + 3]!) >>> 0;
+  return mixSeed(seed, word(0), word(4), word(8));
+}
