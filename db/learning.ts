@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { BatchSummary } from '../shared/contract/feedback';
+import type { ArtifactKind } from '../shared/contract/validation';
 
 /** An artifact's training example as stored. */
 export interface ExampleRow {
@@ -9,6 +10,22 @@ export interface ExampleRow {
   readonly pending: boolean;
   /** The batch that holds this very target, if any. */
   readonly batchId: number | null;
+}
+
+/** Which training examples to read: reward at least `minReward`; kind and artifact creation time (ISO, [from, to)) when not null. */
+export interface ExampleFilter {
+  readonly minReward: number;
+  readonly kind: ArtifactKind | null;
+  readonly from: string | null;
+  readonly to: string | null;
+}
+
+export interface FilteredExample {
+  readonly artifactId: number;
+  readonly kind: ArtifactKind;
+  readonly prompt: string;
+  readonly completion: string;
+  readonly reward: number;
 }
 
 export interface JobCountsRow {
@@ -40,6 +57,8 @@ export class LearningRepo {
   private readonly jobCountsStmt: Statement<[], { status: keyof JobCountsRow; n: number }>;
   private readonly rependStmt: Statement;
   private readonly eligibleStmt: Statement<[number], { prompt: string; completion: string }>;
+  private readonly filteredStmt: Statement<ExampleFilter, FilteredExample>;
+  private readonly filteredCountStmt: Statement<ExampleFilter, { n: number }>;
 
   constructor(db: Database) {
     const notBatched = `NOT EXISTS (SELECT 1 FROM batch_examples b WHERE b.artifact_id = @artifactId AND b.correction_id = @correctionId)`;
@@ -84,6 +103,13 @@ export class LearningRepo {
     this.eligibleStmt = db.prepare(
       `SELECT a.prompt, ${TARGET_TEXT} AS completion FROM training_examples e ${TARGET_JOIN} WHERE e.reward >= ? ORDER BY e.artifact_id`,
     );
+    const filtered = `FROM training_examples e ${TARGET_JOIN}
+       WHERE e.reward >= @minReward AND (@kind IS NULL OR a.kind = @kind)
+         AND (@from IS NULL OR a.created_at >= @from) AND (@to IS NULL OR a.created_at < @to)`;
+    this.filteredStmt = db.prepare(
+      `SELECT e.artifact_id AS artifactId, a.kind, a.prompt, ${TARGET_TEXT} AS completion, e.reward ${filtered} ORDER BY e.artifact_id`,
+    );
+    this.filteredCountStmt = db.prepare(`SELECT COUNT(*) AS n ${filtered}`);
   }
 
   /** Sets an artifact's example; it waits for a batch when eligible and this target was never batched. */
@@ -131,6 +157,15 @@ export class LearningRepo {
   /** After the threshold changes: which examples wait is decided again. */
   recomputePending(threshold: number): void {
     this.rependStmt.run({ threshold });
+  }
+
+  /** Examples with reward ≥ `minReward` (corrections give the corrected text) of artifacts matching the filter, by artifact. */
+  iterateFiltered(filter: ExampleFilter): IterableIterator<FilteredExample> {
+    return this.filteredStmt.iterate(filter);
+  }
+
+  countFiltered(filter: ExampleFilter): number {
+    return this.filteredCountStmt.get(filter)!.n;
   }
 
   /** prompt/completion of every example with reward ≥ threshold, by artifact. */

@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { ArtifactRepo } from './artifacts';
+import { DatasetRepo } from './datasets';
 import { FeedbackEventRepo } from './feedbackEvents';
 import { LearningRepo } from './learning';
 import { SettingsRepo } from './settings';
@@ -9,6 +10,7 @@ import { StatsRepo } from './stats';
 export interface Store {
   readonly db: Database;
   readonly artifacts: ArtifactRepo;
+  readonly datasets: DatasetRepo;
   readonly events: FeedbackEventRepo;
   readonly learning: LearningRepo;
   readonly settings: SettingsRepo;
@@ -20,6 +22,7 @@ export function createStore(db: Database): Store {
   return {
     db,
     artifacts: new ArtifactRepo(db),
+    datasets: new DatasetRepo(db),
     events: new FeedbackEventRepo(db),
     learning: new LearningRepo(db),
     settings: new SettingsRepo(db),

@@ -1,5 +1,6 @@
 import { feedback } from './001-feedback';
+import { datasets } from './002-datasets';
 import type { Migration } from './types';
 
 /** Every migration, in order. Append new ones; never edit or reorder a released one. */
-export const MIGRATIONS: readonly Migration[] = [feedback];
+export const MIGRATIONS: readonly Migration[] = [feedback, datasets];

@@ -6,6 +6,7 @@ import { startCheckpointer } from '../../db/checkpointer';
 import { openDatabase } from '../../db/connection';
 import { applyMigrations, checkRegistry, schemaVersion } from '../../db/migrations';
 import { feedback } from '../../db/migrations/001-feedback';
+import { datasets } from '../../db/migrations/002-datasets';
 import { MIGRATIONS } from '../../db/migrations/all';
 import type { Migration } from '../../db/migrations/types';
 import { AppError } from '../../shared/errors';
@@ -137,6 +138,53 @@ describe('migrations', () => {
       const member = db.prepare("INSERT INTO batch_examples (artifact_id, correction_id, batch_id, prompt, completion, reward) VALUES (?, 0, ?, 'p', 'o', 1)");
       member.run(a, b1);
       expect(() => member.run(a, b2)).toThrow(/UNIQUE|PRIMARY KEY/);
+      db.close();
+    });
+  });
+
+  describe('002 datasets', () => {
+    const now = '2026-01-01T00:00:00.000Z';
+    const fresh = () => {
+      const db = new Database(':memory:');
+      db.pragma('foreign_keys = ON');
+      applyMigrations(db, [feedback, datasets]);
+      return db;
+    };
+    const insertDataset = (db: Database.Database, fields: Record<string, unknown> = {}) =>
+      Number(
+        db
+          .prepare(
+            `INSERT INTO datasets (name, source, source_file, content_hash, examples, train, validation, validation_share, seed, stratified,
+               duplicates_within, duplicates_across, duplicates_dropped, skipped, created_at, updated_at)
+             VALUES (@name, @source, @sourceFile, 'h', @examples, @train, @validation, 0.1, 42, 0, 0, 0, 0, 0, @now, @now)`,
+          )
+          .run({ name: 'a', source: 'file', sourceFile: 'a.jsonl', examples: 2, train: 2, validation: 0, now, ...fields }).lastInsertRowid,
+      );
+
+    it('adds the dataset tables on top of 001', () => {
+      const db = fresh();
+      expect(tables(db)).toEqual(expect.arrayContaining(['datasets', 'dataset_examples', 'artifacts']));
+      expect(schemaVersion(db)).toBe(2);
+      db.close();
+    });
+
+    it('keeps names unique ignoring case, counts consistent, and examples tied to their dataset', () => {
+      const db = fresh();
+      const id = insertDataset(db);
+      expect(() => insertDataset(db, { name: 'A' })).toThrow(/UNIQUE/);
+      expect(() => insertDataset(db, { name: 'b', train: 1 })).toThrow(/CHECK/); // train + validation = examples
+      expect(() => insertDataset(db, { name: 'c', source: 'feedback' })).toThrow(/CHECK/); // a file name only for files
+      expect(() => insertDataset(db, { name: 'd', examples: 0, train: 0 })).toThrow(/CHECK/);
+      const example = db.prepare(
+        "INSERT INTO dataset_examples (dataset_id, line, kind, prompt, completion, hash, split) VALUES (?, 1, ?, 'p', 'c', ?, ?)",
+      );
+      expect(() => example.run(id, 'erd', Buffer.alloc(16), 'test')).toThrow(/CHECK/);
+      expect(() => example.run(id, 'poem', Buffer.alloc(16), 'train')).toThrow(/CHECK/);
+      expect(() => example.run(id, 'erd', Buffer.alloc(8), 'train')).toThrow(/CHECK/);
+      expect(() => example.run(999, 'erd', Buffer.alloc(16), 'train')).toThrow(/FOREIGN KEY/);
+      example.run(id, null, Buffer.alloc(16), 'validation');
+      db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
+      expect(db.prepare('SELECT COUNT(*) AS n FROM dataset_examples').get()).toEqual({ n: 0 });
       db.close();
     });
   });
