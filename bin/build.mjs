@@ -9,7 +9,13 @@ const started = Date.now();
 await Promise.all([
   esbuild({
     ...node,
-    entryPoints: { 'main/index': 'electron/main/index.ts', 'cli/index': 'bin/cli/index.ts', 'bench/index': 'tests/bench/index.ts' },
+    entryPoints: {
+      'main/index': 'electron/main/index.ts',
+      'cli/index': 'bin/cli/index.ts',
+      'bench/index': 'tests/bench/index.ts',
+      // A worker thread's entry of its own; the core finds it at out/workers/ (electron/core/datasets/importHost.ts).
+      'workers/datasetImport': 'electron/core/datasets/importWorker.ts',
+    },
     outdir: 'out',
     format: 'esm',
     // Dependencies (native ones above all) load from node_modules, unbundled.

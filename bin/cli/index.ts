@@ -3,6 +3,7 @@ import { defaultDataDir } from '../../electron/core/paths';
 import { helpText, parseCommandArgs, UsageError } from './command';
 import type { Command } from './command';
 import { artifact } from './artifact';
+import { datasetCommand, datasetsCommand, importCommand } from './datasets';
 import { exportCommand } from './export';
 import { feedback } from './feedback';
 import { finetuneCommand } from './finetune';
@@ -13,7 +14,21 @@ import { serve } from './serve';
 import { stats } from './stats';
 import { validate } from './validate';
 
-const COMMANDS: Command[] = [serve, hardware, artifact, feedback, validate, stats, learning, exportCommand, perplexity, finetuneCommand] as unknown as Command[];
+const COMMANDS: Command[] = [
+  serve,
+  hardware,
+  artifact,
+  feedback,
+  validate,
+  stats,
+  learning,
+  importCommand,
+  datasetsCommand,
+  datasetCommand,
+  exportCommand,
+  perplexity,
+  finetuneCommand,
+] as unknown as Command[];
 
 function usage(): string {
   const rows = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`);

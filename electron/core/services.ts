@@ -12,6 +12,7 @@ import { RpcServer } from '../../shared/rpc/server';
 import type { RewardPolicy } from '../../shared/reward';
 import { ArtifactService } from './artifacts';
 import { systemClock } from './clock';
+import { DatasetService } from './datasets/service';
 import type { Clock } from './clock';
 import { FeedbackService } from './feedback';
 import { probeHardware } from './hardware';
@@ -30,6 +31,8 @@ export interface CoreOptions {
   readonly rewardPolicy?: RewardPolicy;
   /** Limits of the validation worker. */
   readonly validation?: ParserHostOptions;
+  /** The dataset worker's built file (tests build their own); default out/workers/datasetImport.js. */
+  readonly datasetWorkerFile?: string;
 }
 
 /** The services behind the contract, for in-process callers that need more than the contract (exports). */
@@ -39,6 +42,7 @@ export interface CoreServices {
   readonly feedback: FeedbackService;
   readonly learning: LearningLoop;
   readonly validation: ValidationService;
+  readonly datasets: DatasetService;
 }
 
 /** The app's core services behind the contract; Electron, the headless host and tests all start it the same way. */
@@ -72,6 +76,15 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     },
   });
   const artifacts = new ArtifactService({ store, clock, feedback, learning, validation });
+  const datasets = new DatasetService({
+    store,
+    clock,
+    learning,
+    dataDir: options.dataDir,
+    workerFile: options.datasetWorkerFile,
+    onProgress: (progress) => rpc.emit('datasets.progress', progress),
+    onChanged: (list) => rpc.emit('datasets.changed', { datasets: list }),
+  });
   const rpc = new RpcServer(contract, {
     system: {
       hardware: () => probeHardware(options.dataDir, llama),
@@ -98,14 +111,29 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       createBatch: () => learning.createBatch(),
       stats: () => readStats(store, learning),
     },
+    datasets: {
+      list: () => datasets.list(),
+      get: ({ id }) => datasets.get(id),
+      examples: (args) => datasets.examples(args),
+      rename: ({ id, name }) => datasets.rename(id, name),
+      delete: ({ id }) => datasets.delete(id),
+      beginUpload: ({ fileName, size }) => datasets.beginUpload(fileName, size),
+      uploadChunk: ({ uploadId, offset, data }) => datasets.uploadChunk(uploadId, offset, data),
+      discardUpload: ({ uploadId }) => datasets.discardUpload(uploadId),
+      importUpload: (args, { signal }) => datasets.importUpload(args, { signal }),
+      buildFromFeedback: (args, { signal }) => datasets.buildFromFeedback(args, { signal }),
+      exportPage: ({ id, format, after, maxBytes }) => datasets.exportPage(id, format, after, maxBytes),
+      settings: () => datasets.settings(),
+      setSettings: (args) => datasets.setSettings(args),
+    },
   });
   return {
     rpc,
     dataDir: options.dataDir,
-    services: { store, artifacts, feedback, learning, validation },
+    services: { store, artifacts, feedback, learning, validation, datasets },
     connect: () => connectInProcess(contract, rpc),
     dispose: async () => {
-      await Promise.all([validation.dispose(), llama.dispose(), checkpointer.stop()]);
+      await Promise.all([datasets.dispose(), validation.dispose(), llama.dispose(), checkpointer.stop()]);
       db.close();
     },
   };

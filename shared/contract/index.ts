@@ -1,4 +1,5 @@
 import { artifactsService } from './artifacts';
+import { datasetsService } from './datasets';
 import { feedbackService } from './feedback';
 import { learningService } from './learning';
 import { systemService } from './system';
@@ -11,5 +12,6 @@ export const contract = {
   feedback: feedbackService,
   validation: validationService,
   learning: learningService,
+  datasets: datasetsService,
 };
 export type Contract = typeof contract;
