@@ -1,5 +1,7 @@
 import type { ReactElement } from 'react';
 import { useConnection } from './api/client';
+import { FileDrop } from './components/FileDrop';
+import { DatasetsPage } from './pages/DatasetsPage';
 import { HistoryPage } from './pages/HistoryPage';
 import { LearningPage } from './pages/LearningPage';
 import { SystemPage } from './pages/SystemPage';
@@ -10,6 +12,7 @@ const PAGE_VIEWS: Record<PageId, () => ReactElement> = {
   system: SystemPage,
   history: HistoryPage,
   learning: LearningPage,
+  datasets: DatasetsPage,
 };
 
 export function App() {
@@ -38,6 +41,7 @@ export function App() {
             <code> architect serve </code>printed: it carries the access token.
           </div>
         )}
+        <FileDrop />
         <Page />
       </main>
     </div>
