@@ -1,6 +1,7 @@
 // `npm run bench [suite …]`: runs the benchmark suites, prints a table, writes bench-results.json
 // (figure name → value and unit) so figures can be compared across commits. Never part of `npm test`.
 import { writeFileSync } from 'node:fs';
+import { datasetsSuite } from './datasets.bench';
 import { feedbackSuite } from './feedback.bench';
 import type { BenchSuite, Figure } from './figures';
 import { forwardSuite } from './forward.bench';
@@ -8,7 +9,7 @@ import { gpuSuite } from './gpu.bench';
 import { rpcSuite } from './rpc.bench';
 import { trainSuite } from './train.bench';
 
-const SUITES: BenchSuite[] = [rpcSuite, forwardSuite, trainSuite, feedbackSuite];
+const SUITES: BenchSuite[] = [rpcSuite, forwardSuite, trainSuite, feedbackSuite, datasetsSuite];
 /** Run only when named (`npm run bench gpu`): needs a GPU and tens of GB of disk. */
 const ON_REQUEST: BenchSuite[] = [gpuSuite];
 
