@@ -4,7 +4,9 @@ import { finetune } from '../../electron/trainer/engine';
 import type { FinetuneResult, StepProgress } from '../../electron/trainer/engine';
 import { TrainingConfig } from '../../shared/training/config';
 import { formatBytes } from '../../shared/format';
+import { trainingExamples } from '../../electron/core/datasets/training';
 import { defineCommand, UsageError } from './command';
+import { withCore } from './withCore';
 
 /** Command-line flag → training config key. */
 const FLAGS = {
@@ -32,6 +34,7 @@ export const finetuneCommand = defineCommand({
   options: {
     model: { type: 'string', placeholder: 'FILE', description: 'base model, GGUF (llama architecture)' },
     data: { type: 'string', placeholder: 'FILE', description: 'training examples: JSONL (or a JSON array) of prompt/completion, messages or Alpaca records' },
+    dataset: { type: 'string', placeholder: 'NAME', description: 'train on a stored dataset (architect datasets) with its own train/validation split' },
     out: { type: 'string', placeholder: 'FILE', description: 'where to write the adapter (GGUF)' },
     epochs: { type: 'string', placeholder: 'N', description: 'passes over the data (default 3)' },
     lr: { type: 'string', placeholder: 'X', description: 'peak learning rate (default 2e-4)' },
@@ -59,11 +62,12 @@ export const finetuneCommand = defineCommand({
     json: { type: 'boolean', description: 'one JSON line per event on stdout' },
   },
   async run(values) {
-    for (const required of ['model', 'data', 'out'] as const) {
+    for (const required of ['model', 'out'] as const) {
       if (!values[required]) throw new UsageError(`--${required} is required`);
     }
+    if (!values.data === !values.dataset) throw new UsageError('give --data FILE or --dataset NAME (one of them)');
     const config = parseConfig(values);
-    const examples = readExamples(values.data!);
+    const { examples, validationExamples } = values.data ? { examples: readExamples(values.data), validationExamples: undefined } : await storedDataset(values['data-dir'], values.dataset!);
     const controller = new AbortController();
     const emit = values.json ? (event: object) => process.stdout.write(`${JSON.stringify(event)}\n`) : undefined;
     const bar = values.json ? undefined : new ProgressLine();
@@ -86,6 +90,7 @@ export const finetuneCommand = defineCommand({
           examples,
           outPath: values.out!,
           config,
+          ...(validationExamples ? { validationExamples } : {}),
           ...(values['checkpoint-dir'] ? { checkpointDir: values['checkpoint-dir'] } : {}),
           ...(values.resume ? { resumeFrom: values.resume } : {}),
           ...(values['init-adapter'] ? { initAdapter: values['init-adapter'] } : {}),
@@ -139,6 +144,16 @@ function parseConfig(values: Record<string, unknown>): TrainingConfig {
   const flag = Object.entries(FLAGS).find(([, k]) => k === key)?.[0] ?? (key === 'gradientCheckpointing' ? 'grad-checkpointing' : key);
   const given = issue.path.length > 1 ? ` (item ${Number(issue.path[1]) + 1})` : '';
   throw new UsageError(`--${flag}${given}: ${issue.message}`);
+}
+
+/** A stored dataset's examples, split as stored. */
+async function storedDataset(dataDir: string, name: string) {
+  return withCore(dataDir, async (core) => {
+    const dataset = core.services.datasets.find(name);
+    const { train, validation } = trainingExamples(core.services.store, dataset.id);
+    if (train.length === 0) throw new UsageError(`dataset "${dataset.name}" has no training examples`);
+    return { examples: train, validationExamples: validation };
+  });
 }
 
 function readExamples(path: string) {

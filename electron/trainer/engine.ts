@@ -27,6 +27,8 @@ export interface FinetuneRequest {
   readonly resumeFrom?: string;
   /** An adapter to train further (incremental training: v1 → v2); its rank, alpha and targets win. */
   readonly initAdapter?: string;
+  /** Held-out examples (a stored dataset's own split); when given, `valSplit` draws none from `examples`. */
+  readonly validationExamples?: readonly PromptCompletion[];
 }
 
 export interface PreparedInfo {
@@ -94,7 +96,7 @@ export async function finetune(llama: Llama, request: FinetuneRequest, hooks: Fi
   const resumeDir = request.resumeFrom ? resolveCheckpoint(request.resumeFrom) : undefined;
   const resumed = resumeDir ? readCheckpointState(resumeDir) : undefined;
   const config = resumed?.config ?? request.config;
-  const dataHash = hashExamples(request.examples);
+  const dataHash = hashExamples([...request.examples, ...(request.validationExamples ?? [])]);
   if (resumed && resumed.dataHash !== dataHash) {
     throw new AppError('conflict', `${resumeDir}: the training data changed since this checkpoint; resume needs the same examples`, { field: 'data' });
   }
@@ -111,7 +113,7 @@ export async function finetune(llama: Llama, request: FinetuneRequest, hooks: Fi
   let session: TrainingSession | undefined;
   try {
     const prepared = await prepare(llama, request, config);
-    const { train, validation } = split(prepared.examples.length, config);
+    const { train, validation } = prepared.heldOut === null ? split(prepared.examples.length, config) : prepared.heldOut;
     const perStep = config.batchSize * config.gradAccum;
     const stepsPerEpoch = Math.ceil(train.length / perStep);
     const totalSteps = config.epochs * stepsPerEpoch;
@@ -125,7 +127,7 @@ export async function finetune(llama: Llama, request: FinetuneRequest, hooks: Fi
     if (resumeDir) await session.loadOptimizer(join(resumeDir, 'optimizer.gguf'));
     const startStep = resumed?.step ?? 0;
     hooks.onPrepared?.({
-      examples: request.examples.length,
+      examples: request.examples.length + (request.validationExamples?.length ?? 0),
       train: train.length,
       validation: validation.length,
       truncated: prepared.truncated,
@@ -261,8 +263,8 @@ async function prepare(llama: Llama, request: FinetuneRequest, config: TrainingC
   const vocab = await llama.loadModel({ modelPath: request.modelPath, vocabOnly: true });
   try {
     const renderer = new ExampleRenderer(vocab, SYSTEM_PROMPT);
-    const prepared = fitToLength(request.examples.map((e) => renderer.render(e)), config.maxLength);
-    if (prepared.examples.length === 0) {
+    const train = fitToLength(request.examples.map((e) => renderer.render(e)), config.maxLength);
+    if (train.examples.length === 0) {
       const shortest = Math.min(...request.examples.map((e) => renderer.render(e).completionStart)) + 1;
       throw new AppError(
         'invalid_arguments',
@@ -270,7 +272,16 @@ async function prepare(llama: Llama, request: FinetuneRequest, config: TrainingC
         { field: 'maxLength' },
       );
     }
-    return prepared;
+    if (!request.validationExamples) return { ...train, heldOut: null };
+    // A given validation set follows the training examples; indices say which is which.
+    const held = fitToLength(request.validationExamples.map((e) => renderer.render(e)), config.maxLength);
+    const n = train.examples.length;
+    return {
+      examples: [...train.examples, ...held.examples],
+      truncated: train.truncated + held.truncated,
+      dropped: train.dropped + held.dropped,
+      heldOut: { train: train.examples.map((_, i) => i), validation: held.examples.map((_, i) => n + i) },
+    };
   } finally {
     await vocab.dispose();
   }

@@ -46,6 +46,21 @@ describe('architect finetune', () => {
     expect(existsSync(join(`${out}.checkpoints`, 'step-000002', 'optimizer.gguf'))).toBe(true);
   });
 
+  it('trains on a stored dataset with its own train/validation split', () => {
+    const dataDir = join(fixtures.dir, 'data');
+    const lines = Array.from({ length: 10 }, (_, i) => JSON.stringify({ messages: [{ role: 'user', content: `table ${i}` }, { role: 'assistant', content: `erDiagram T${i}` }] }));
+    const imported = runCli(['import', dataFile('chat.jsonl', `${lines.join('\n')}\n`), '--name', 'chat', '--data-dir', dataDir, '--json']);
+    expect(imported.status).toBe(0);
+    const out = join(fixtures.dir, 'from-dataset.gguf');
+    const { status, stdout } = runCli(['finetune', '--model', model, '--dataset', 'chat', '--data-dir', dataDir, '--out', out, '--epochs', '1', '--json', ...fast]);
+    expect(status).toBe(0);
+    const events = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events[0]).toMatchObject({ type: 'prepared', examples: 10, train: 9, validation: 1 });
+    expect(events.some((e) => e.type === 'validation')).toBe(true);
+    expect(runCli(['finetune', '--model', model, '--dataset', 'nope', '--data-dir', dataDir, '--out', out])).toMatchObject({ status: 1, stderr: expect.stringContaining('nope') });
+    expect(runCli(['finetune', '--model', model, '--data', data, '--dataset', 'chat', '--out', out])).toMatchObject({ status: 2, stderr: expect.stringContaining('--data FILE or --dataset NAME') });
+  });
+
   it('Ctrl-C writes a checkpoint and stops; --resume finishes the run', async () => {
     const out = join(fixtures.dir, 'interrupted.gguf');
     const child = spawn(process.execPath, [`${REPO}bin/architect.js`, 'finetune', '--model', model, '--data', data, '--out', out, '--epochs', '100', '--json', ...fast], {
