@@ -1,10 +1,10 @@
 import { useEffect } from 'react';
-import type { ReactNode } from 'react';
 import type { DatasetDetail, DatasetExample } from '../../../shared/contract/datasets';
 import { DatasetActions, LineErrors } from '../components/datasets';
 import { KIND_LABELS } from '../components/feedback';
 import { useDatasets } from '../stores/datasets';
 import { useNavigation } from '../stores/navigation';
+import { Row } from '../components/layout';
 
 /** One dataset: its statistics, split by kind, a preview of its examples, and the skipped lines. */
 export function DatasetView({ id }: { id: number }) {
@@ -119,17 +119,6 @@ function ExampleCard({ example }: { example: DatasetExample }) {
         {example.input && `\n\n${example.input}`}
       </pre>
       <pre className="turn completion">{example.completion}</pre>
-    </div>
-  );
-}
-
-function Row({ label, value, testId }: { label: string; value: ReactNode; testId?: string }) {
-  return (
-    <div className="row">
-      <span className="label">{label}</span>
-      <span className="value" data-testid={testId}>
-        {value}
-      </span>
     </div>
   );
 }

@@ -1,10 +1,11 @@
 import { useEffect, useState } from 'react';
-import type { FormEvent, ReactNode } from 'react';
+import type { FormEvent } from 'react';
 import type { LearningStatus, Stats } from '../../../shared/contract/learning';
 import { formatReward } from '../../../shared/reward';
 import { KIND_LABELS, RewardBadge } from '../components/feedback';
 import { useLearning } from '../stores/learning';
 import '../feedback.css';
+import { Card, Row } from '../components/layout';
 
 const TYPE_LABELS = { explicit_positive: '👍 Positive', explicit_negative: '👎 Negative', correction: '✎ Corrections', validation: '✓ Validations' } as const;
 
@@ -166,25 +167,5 @@ function BatchesCard({ status }: { status: LearningStatus }) {
         </table>
       )}
     </Card>
-  );
-}
-
-function Card({ title, children }: { title: string; children: ReactNode }) {
-  return (
-    <article className="card" aria-label={title}>
-      <h2>{title}</h2>
-      {children}
-    </article>
-  );
-}
-
-function Row({ label, value, testId }: { label: string; value: ReactNode; testId?: string }) {
-  return (
-    <div className="row">
-      <span className="label">{label}</span>
-      <span className="value" data-testid={testId}>
-        {value}
-      </span>
-    </div>
   );
 }

@@ -1,8 +1,8 @@
 import { useEffect } from 'react';
-import type { ReactNode } from 'react';
 import { formatBytes } from '../../../shared/format';
 import type { HardwareInfo } from '../../../shared/contract/system';
 import { useHardware } from '../stores/hardware';
+import { Card, Row } from '../components/layout';
 
 export function SystemPage() {
   const { status, info, error, load } = useHardware();
@@ -79,26 +79,6 @@ function HardwareView({ info }: { info: HardwareInfo }) {
         <Row label="Platform" value={`${info.os.platform} ${info.os.release} (${info.os.arch})`} />
         <Row label="Probed" value={new Date(info.probedAt).toLocaleString()} />
       </Card>
-    </div>
-  );
-}
-
-function Card({ title, children }: { title: string; children: ReactNode }) {
-  return (
-    <article className="card" aria-label={title}>
-      <h2>{title}</h2>
-      {children}
-    </article>
-  );
-}
-
-function Row({ label, value, testId, mono }: { label: string; value: string; testId?: string; mono?: boolean }) {
-  return (
-    <div className="row">
-      <span className="label">{label}</span>
-      <span className={mono ? 'value mono' : 'value'} data-testid={testId}>
-        {value}
-      </span>
     </div>
   );
 }
