@@ -2,6 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { pipeline } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
@@ -46,7 +47,12 @@ const CONTENT_TYPES: Record<string, string> = {
  */
 export async function startHeadlessHost(options: HeadlessHostOptions): Promise<HeadlessHost> {
   const token = options.token ?? randomBytes(24).toString('base64url');
-  const http = createServer((req, res) => void serveStatic(options.staticDir, req, res, ownHosts()));
+  const http = createServer((req, res) => {
+    serveStatic(options.staticDir, req, res, ownHosts()).catch(() => {
+      if (!res.headersSent) end(res, 500, 'Internal error');
+      else res.destroy();
+    });
+  });
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   const ownHosts = () => {
     const { port } = http.address() as AddressInfo;
@@ -96,7 +102,8 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
 
 /** Why an upgrade is refused (an HTTP status line), or undefined to accept it. */
 function checkUpgrade(req: IncomingMessage, token: string, ownHosts: string[]): string | undefined {
-  const url = new URL(req.url ?? '/', 'http://placeholder');
+  const url = parseTarget(req.url);
+  if (!url) return '400 Bad Request';
   if (url.pathname !== RPC_PATH) return '404 Not Found';
   if (!ownHosts.includes(req.headers.host ?? '')) return '403 Forbidden';
   // Browsers always send Origin; only our own page may connect. Non-browser clients still need the token.
@@ -116,7 +123,14 @@ async function serveStatic(root: string, req: IncomingMessage, res: ServerRespon
   // A page on another host name (DNS rebinding) gets nothing.
   if (!ownHosts.includes(req.headers.host ?? '')) return end(res, 403, 'Forbidden');
   if (req.method !== 'GET' && req.method !== 'HEAD') return end(res, 405, 'Method Not Allowed');
-  const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://placeholder').pathname);
+  const target = parseTarget(req.url);
+  let pathname: string;
+  try {
+    pathname = decodeURIComponent(target?.pathname ?? '');
+  } catch {
+    return end(res, 400, 'Bad Request');
+  }
+  if (!target) return end(res, 400, 'Bad Request');
   const relative = normalize(pathname).replace(/^([/\\])+/, '');
   let file = join(root, relative);
   if (file !== root && !file.startsWith(root.endsWith(sep) ? root : root + sep)) return end(res, 403, 'Forbidden');
@@ -135,7 +149,16 @@ async function serveStatic(root: string, req: IncomingMessage, res: ServerRespon
     'X-Content-Type-Options': 'nosniff',
   });
   if (req.method === 'HEAD') return void res.end();
-  createReadStream(file).pipe(res);
+  pipeline(createReadStream(file), res, () => {});
+}
+
+/** The request target as a URL, or undefined when it cannot be parsed (any page could send one). */
+function parseTarget(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://placeholder');
+  } catch {
+    return undefined;
+  }
 }
 
 function end(res: ServerResponse, status: number, text: string): void {

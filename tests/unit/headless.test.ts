@@ -81,6 +81,10 @@ describe('headless host', () => {
     }
     const rebinding = await rawGet(host.port, '/', 'attacker.example');
     expect(rebinding).toMatch(/^HTTP\/1\.1 403/);
+    // Malformed targets any page could send get 400, and the host lives on.
+    expect(await rawGet(host.port, '/%E0%A4%A', `127.0.0.1:${host.port}`)).toMatch(/^HTTP\/1\.1 400/);
+    expect(await rawGet(host.port, 'http://[', `127.0.0.1:${host.port}`)).toMatch(/^HTTP\/1\.1 400/);
+    expect((await fetch(`${base}/`)).status).toBe(200);
   });
 });
 
