@@ -363,6 +363,7 @@ Napi::Value AdapterWrap::GetTensor(const Napi::CallbackInfo & info) {
         throw Napi::Error::New(env, e.what());
     }
     Napi::Float32Array out = Napi::Float32Array::New(env, ggml_nelements(t));
+    std::lock_guard<std::mutex> lock(a->model->compute_mutex);
     ggml_backend_tensor_get(t, out.Data(), 0, ggml_nbytes(t));
     return out;
 }
@@ -402,7 +403,7 @@ Napi::Value CreateTrainingSession(const Napi::CallbackInfo & info) {
     try {
         auto session = std::make_shared<TrainingSession>(m, a, options);
         return env.GetInstanceData<AddonData>()->session_ctor.New({Napi::External<std::shared_ptr<TrainingSession>>::New(env, &session)});
-    } catch (const std::runtime_error & e) {
+    } catch (const std::exception & e) {
         throw Napi::Error::New(env, e.what());
     }
 }
@@ -523,6 +524,9 @@ Napi::Value Quantize(const Napi::CallbackInfo & info) {
     }
     if (type == GGML_TYPE_COUNT) throw Napi::Error::New(env, "unknown ggml type '" + type_name + "'");
     const int64_t block = ggml_blck_size(type);
+    if (block <= 0 || type == GGML_TYPE_I8 || type == GGML_TYPE_I16 || type == GGML_TYPE_I32 || type == GGML_TYPE_I64 || type == GGML_TYPE_F64) {
+        throw Napi::Error::New(env, "cannot quantize to " + type_name);
+    }
     if (row <= 0 || row % block != 0 || (int64_t) src.ElementLength() % row != 0) {
         throw Napi::Error::New(env, "row length must divide the data and be a multiple of " + std::to_string(block) + " for " + type_name);
     }

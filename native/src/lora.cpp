@@ -148,6 +148,14 @@ std::shared_ptr<Adapter> Adapter::load(std::shared_ptr<Model> model, const std::
         }
     }
     if (specs.empty()) throw close_and_fail("no LoRA tensors match this model's weights (made for another model?)");
+    if ((int64_t) specs.size() * 2 != gguf_get_n_tensors(g.get())) {
+        for (int64_t i = 0; i < gguf_get_n_tensors(g.get()); i++) {
+            const std::string name = gguf_get_tensor_name(g.get(), i);
+            bool used = false;
+            for (const auto & [base, ab] : specs) used = used || name == ab.first->name || name == ab.second->name;
+            if (!used) throw close_and_fail("tensor '" + name + "' matches no weight of this model (made for another model, or an unsupported LoRA target)");
+        }
+    }
     for (int64_t i = 0; i < gguf_get_n_tensors(g.get()); i++) {
         const size_t end = data_offset + gguf_get_tensor_offset(g.get(), i) + gguf_get_tensor_size(g.get(), i);
         if (end > (size_t) file_size) throw close_and_fail("file is truncated");
@@ -202,6 +210,7 @@ ggml_tensor * Adapter::tensor(const std::string & name) const {
 }
 
 void Adapter::save(const std::string & path) const {
+    std::lock_guard<std::mutex> lock(model->compute_mutex);
     const std::string arch = model->hp.arch;
     const float a = alpha;
     write_gguf_atomic(path, [&](gguf_context * g) {

@@ -29,7 +29,8 @@ public:
     /** Writes the adapter as GGUF: to `path + ".tmp"`, then renamed over `path`. */
     void save(const std::string & path) const;
 
-    float scale() const { return rank > 0 ? alpha / (float) rank : 1.0f; }
+    /** alpha / rank; an adapter without alpha is applied at scale 1, as llama.cpp does. */
+    float scale() const { return rank > 0 && alpha > 0 ? alpha / (float) rank : 1.0f; }
     /** Every A and B tensor with its GGUF name, in file order (A before B, layer by layer). */
     std::vector<std::pair<std::string, ggml_tensor *>> tensors() const;
     /** One tensor by GGUF name; throws if there is none. */

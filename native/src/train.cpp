@@ -46,6 +46,10 @@ LossNodes build_loss(ggml_context * ctx, const Model & m, ggml_tensor * x, int64
     return out;
 }
 
+bool does_no_work(ggml_op op) {
+    return op == GGML_OP_NONE || op == GGML_OP_VIEW || op == GGML_OP_RESHAPE || op == GGML_OP_PERMUTE || op == GGML_OP_TRANSPOSE;
+}
+
 void one_hot(std::vector<float> & labels, const std::vector<int32_t> & targets, int64_t n_vocab) {
     labels.assign(targets.size() * n_vocab, 0.0f);
     for (size_t i = 0; i < targets.size(); i++) labels[i * n_vocab + targets[i]] = 1.0f;
@@ -124,7 +128,9 @@ void TrainingSession::compute(ggml_cgraph * graph, const std::function<void()> &
     if (!model->backends.on_cpu()) {
         for (int i = 0; i < ggml_graph_n_nodes(graph); i++) {
             ggml_tensor * node = ggml_graph_node(graph, i);
-            if (node->op != GGML_OP_NONE && ggml_backend_sched_get_tensor_backend(sched_, node) == model->backends.cpu) {
+            // Views, reshapes and permutes do no work wherever they are placed.
+            if (!does_no_work(node->op) && ggml_backend_sched_get_tensor_backend(sched_, node) == model->backends.cpu) {
+                std::lock_guard<std::mutex> lock(stats_mutex_);
                 fallback_ops_.insert(ggml_op_desc(node));
             }
         }
@@ -178,7 +184,8 @@ double TrainingSession::run_full(const TrainBatch & b, bool train, const Dropout
         drop.pool = ggml_new_tensor_1d(ctx.get(), GGML_TYPE_F32, (int64_t) pool_host.size());
         ggml_set_input(drop.pool);
     }
-    const GraphOptions options{plan ? &drop : nullptr, true};
+    // Evaluation keeps the stored types (llama.cpp's numerics, and no F32 copies of the weights).
+    const GraphOptions options{plan ? &drop : nullptr, train};
     ggml_tensor * x = build_embeddings(ctx.get(), *model, in);
     for (int il = 0; il < (int) model->layers.size(); il++) {
         x = build_layer(ctx.get(), *model, adapter.get(), il, x, in, b.n_tokens, b.n_seq, options);
@@ -293,6 +300,10 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
 
     // 3. Layers from the top: recompute, then backward with the incoming gradient.
     for (int il = L - 1; il >= 0; il--) {
+        // The first layer needs no input gradient; without LoRA weights it has nothing to backpropagate.
+        bool has_lora = false;
+        for (const std::string & module : lora_modules()) has_lora = has_lora || adapter->find(model->target_weight(module, il));
+        if (il == 0 && !has_lora) break;
         ggml_tensor * g_in = g[(L - 1 - il) % 2];
         ggml_tensor * g_out = g[(L - il) % 2];
         with_graph([&](ggml_context * ctx, GraphInputs & in, Dropout & d, ggml_cgraph *& graph, std::vector<ggml_tensor *> & extra) {
@@ -355,6 +366,7 @@ StepResult TrainingSession::step(const StepOptions & o) {
 }
 
 std::vector<float> TrainingSession::gradient(const std::string & name) {
+    std::lock_guard<std::mutex> lock(model->compute_mutex);
     for (const Param & p : params_) {
         if (p.name != name) continue;
         std::vector<float> out(ggml_nelements(p.grad));
@@ -365,6 +377,7 @@ std::vector<float> TrainingSession::gradient(const std::string & name) {
 }
 
 void TrainingSession::save_optimizer(const std::string & path) const {
+    std::lock_guard<std::mutex> lock(model->compute_mutex);
     std::vector<std::pair<std::string, ggml_tensor *>> tensors;
     for (const Param & p : params_) {
         tensors.push_back({p.name + ".adam_m", p.m});
@@ -394,6 +407,7 @@ void TrainingSession::load_optimizer(const std::string & path) {
             }
         }
     }
+    std::lock_guard<std::mutex> lock(model->compute_mutex);
     for (const Param & p : params_) {
         ggml_backend_tensor_set(p.m, ggml_get_tensor(data.get(), (p.name + ".adam_m").c_str())->data, 0, ggml_nbytes(p.m));
         ggml_backend_tensor_set(p.v, ggml_get_tensor(data.get(), (p.name + ".adam_v").c_str())->data, 0, ggml_nbytes(p.v));

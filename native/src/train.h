@@ -3,6 +3,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -56,7 +57,10 @@ public:
     size_t state_bytes() const;
     size_t compute_bytes() const { return compute_bytes_; }
     /** Ops the scheduler ran on the CPU although the model lives on a GPU (empty on a CPU-only run). */
-    std::vector<std::string> cpu_fallback_ops() const { return {fallback_ops_.begin(), fallback_ops_.end()}; }
+    std::vector<std::string> cpu_fallback_ops() const {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        return {fallback_ops_.begin(), fallback_ops_.end()};
+    }
     size_t peak_compute_bytes() const { return peak_compute_bytes_; }
 
     std::shared_ptr<Model> model;
@@ -83,4 +87,5 @@ private:
     int64_t t_ = 0;
     size_t compute_bytes_ = 0, peak_compute_bytes_ = 0;
     std::set<std::string> fallback_ops_;
+    mutable std::mutex stats_mutex_;  // fallback_ops_ is read from the JS thread while a step runs
 };

@@ -152,6 +152,10 @@ export interface TinyAdapterSpec {
   readonly seed?: number;
   /** Standard deviation of A and B entries. */
   readonly std?: number;
+  /** Layers that get LoRA tensors (default: all). */
+  readonly layers?: readonly number[];
+  /** Extra tensor names to write (each a 1-element F32), e.g. to make a file that matches no weight. */
+  readonly extraTensors?: readonly string[];
 }
 
 /** A LoRA adapter GGUF with random, non-zero A and B (F32), for the model spec it was written for. */
@@ -174,6 +178,7 @@ export function writeTinyAdapter(path: string, model: Required<TinyModelSpec>, s
   };
   const tensors: TensorToWrite[] = [];
   for (let l = 0; l < model.nLayer; l++) {
+    if (spec.layers && !spec.layers.includes(l)) continue;
     for (const target of spec.targets) {
       const [nIn, nOut] = shapes[target]!;
       const name = `blk.${l}.${target}.weight`;
@@ -181,6 +186,7 @@ export function writeTinyAdapter(path: string, model: Required<TinyModelSpec>, s
       tensors.push({ name: `${name}.lora_b`, dims: [spec.rank, nOut], typeId: 0, data: f32([spec.rank, nOut]) });
     }
   }
+  for (const name of spec.extraTensors ?? []) tensors.push({ name, dims: [1, 1], typeId: 0, data: new Uint8Array(4) });
   writeGguf(
     path,
     new Map<string, MetaValue>([

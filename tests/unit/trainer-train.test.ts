@@ -10,7 +10,7 @@ import { SYSTEM_PROMPT } from '../../shared/training/config';
 import { FIXTURES, fixtureFolder } from '../helpers/fixtures';
 import type { TensorType } from '../helpers/gguf/format';
 import { testLlama } from '../helpers/llamaReference';
-import { gaussian } from '../helpers/tinyModel';
+import { gaussian, writeTinyAdapter } from '../helpers/tinyModel';
 import { adapterTensors, MEMORISE, maxTensorDiff, tinyConfig } from '../helpers/training';
 
 let llama: Llama;
@@ -138,6 +138,27 @@ describe('gradients', () => {
     expect(checked).toBe(16);
     session.dispose();
     adapter.dispose();
+    model.dispose();
+  });
+});
+
+describe('adapters from elsewhere', () => {
+  it('an adapter on some layers only trains with gradient checkpointing; alpha 0 means scale 1; unknown tensors are refused', async () => {
+    const { path, spec } = fixtures.model('f32', FIXTURES.f32);
+    const partial = join(fixtures.dir, 'layer1-only.gguf');
+    writeTinyAdapter(partial, spec, { rank: 4, alpha: 0, targets: ['attn_q'], layers: [1] });
+    const model = await trainer.loadModel(path, { threads: 1 });
+    const adapter = await model.loadAdapter(partial);
+    expect(adapter.info.scale).toBe(1);
+    const session = model.createTrainingSession(adapter, { gradientCheckpointing: true });
+    const batch = { nSeq: 1, nTokens: 6, tokens: Int32Array.from([1, 450, 4996, 17354, 1701, 2]), rows: Int32Array.from([2, 3, 4]), targets: Int32Array.from([17354, 1701, 2]), weight: 1, dropoutSeed: 0 };
+    expect(Number.isFinite(await session.accumulate(batch))).toBe(true);
+    expect(session.gradient('blk.1.attn_q.weight.lora_b').some((g) => g !== 0)).toBe(true);
+    session.dispose();
+    adapter.dispose();
+    const extra = join(fixtures.dir, 'extra.gguf');
+    writeTinyAdapter(extra, spec, { rank: 4, alpha: 8, targets: ['attn_q'], extraTensors: ['blk.9.attn_q.weight.lora_a'] });
+    await expect(model.loadAdapter(extra)).rejects.toThrow(/'blk\.9\.attn_q\.weight\.lora_a' matches no weight of this model/);
     model.dispose();
   });
 });
