@@ -178,7 +178,7 @@ function report(result: FinetuneResult, values: Record<string, unknown>): void {
       ? [`Adapter written to ${result.adapterPath}`, `Checkpoints in ${result.checkpointDir}`]
       : [
           `Stopped after step ${result.steps}. Checkpoint: ${result.lastCheckpoint}`,
-          `Continue with: architect finetune --model ${String(values.model)} --data ${String(values.data)} --out ${String(values.out)} --resume ${result.lastCheckpoint}`,
+          `Continue with: architect finetune --model ${String(values.model)} ${values.data ? `--data ${String(values.data)}` : `--dataset ${String(values.dataset)}`} --out ${String(values.out)} --resume ${result.lastCheckpoint}`,
         ];
   if (result.trainLoss !== null) lines.push(`Last train loss ${result.trainLoss.toFixed(4)}${result.validationLoss !== null ? `, validation loss ${result.validationLoss.toFixed(4)}` : ''}`);
   process.stderr.write(`${lines.join('\n')}\n`);

@@ -12,9 +12,15 @@ export async function writeCheckpoint(dir: string, state: CheckpointState, adapt
   const tmp = `${final}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  await adapter.save(join(tmp, 'adapter.gguf'));
-  await session.saveOptimizer(join(tmp, 'optimizer.gguf'));
-  writeFileSync(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  try {
+    await adapter.save(join(tmp, 'adapter.gguf'));
+    await session.saveOptimizer(join(tmp, 'optimizer.gguf'));
+    writeFileSync(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  } catch (error) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw error;
+  }
+  // A step is written once per run; an old folder of the same step (a rerun) is replaced.
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
   return final;
@@ -27,7 +33,8 @@ export function resolveCheckpoint(path: string): string {
     ? readdirSync(path).filter((n) => n.startsWith(PREFIX) && !n.endsWith('.tmp') && existsSync(join(path, n, 'state.json')))
     : [];
   if (steps.length === 0) throw new AppError('not_found', `${path}: no checkpoint here (expected state.json, or step-* folders holding one)`, { field: 'resume' });
-  return join(path, steps.sort().at(-1)!);
+  const step = (name: string) => Number(name.slice(PREFIX.length));
+  return join(path, steps.sort((a, b) => step(a) - step(b)).at(-1)!);
 }
 
 export function readCheckpointState(dir: string): CheckpointState {

@@ -95,8 +95,9 @@ export async function finetune(llama: Llama, request: FinetuneRequest, hooks: Fi
   const checkpointDir = resolve(request.checkpointDir ?? `${request.outPath}.checkpoints`);
   const resumeDir = request.resumeFrom ? resolveCheckpoint(request.resumeFrom) : undefined;
   const resumed = resumeDir ? readCheckpointState(resumeDir) : undefined;
-  const config = resumed?.config ?? request.config;
-  const dataHash = hashExamples([...request.examples, ...(request.validationExamples ?? [])]);
+  // A resume keeps the run's settings; where and how fast it runs may change.
+  const config = resumed ? { ...resumed.config, backend: request.config.backend, threads: request.config.threads } : request.config;
+  const dataHash = `${hashExamples(request.examples)}:${request.validationExamples ? hashExamples(request.validationExamples) : `split ${config.valSplit}`}`;
   if (resumed && resumed.dataHash !== dataHash) {
     throw new AppError('conflict', `${resumeDir}: the training data changed since this checkpoint; resume needs the same examples`, { field: 'data' });
   }
@@ -108,7 +109,7 @@ export async function finetune(llama: Llama, request: FinetuneRequest, hooks: Fi
 
   const trainer = Trainer.forLlama(llama);
   const device = config.backend === 'cpu' ? 'cpu' : config.backend === 'cuda' ? 'gpu' : 'auto';
-  const model = await trainer.loadModel(request.modelPath, { device, ...(config.threads ? { threads: config.threads } : {}) });
+  const model = await trainer.loadModel(request.modelPath, { device, ...(config.threads ? { threads: config.threads } : {}), ...(signal ? { signal } : {}) });
   let adapter: LoraAdapter | undefined;
   let session: TrainingSession | undefined;
   try {
@@ -126,6 +127,9 @@ export async function finetune(llama: Llama, request: FinetuneRequest, hooks: Fi
     session = model.createTrainingSession(adapter, { dropout: config.dropout, gradientCheckpointing: config.gradientCheckpointing });
     if (resumeDir) await session.loadOptimizer(join(resumeDir, 'optimizer.gguf'));
     const startStep = resumed?.step ?? 0;
+    if (resumed && resumed.totalSteps !== totalSteps) {
+      throw new AppError('conflict', `${resumeDir}: this run had ${resumed.totalSteps} steps, the same data and settings now give ${totalSteps}`, { field: 'resume' });
+    }
     hooks.onPrepared?.({
       examples: request.examples.length + (request.validationExamples?.length ?? 0),
       train: train.length,
@@ -265,7 +269,7 @@ async function prepare(llama: Llama, request: FinetuneRequest, config: TrainingC
     const renderer = new ExampleRenderer(vocab, SYSTEM_PROMPT);
     const train = fitToLength(request.examples.map((e) => renderer.render(e)), config.maxLength);
     if (train.examples.length === 0) {
-      const shortest = Math.min(...request.examples.map((e) => renderer.render(e).completionStart)) + 1;
+      const shortest = request.examples.reduce((min, e) => Math.min(min, renderer.render(e).completionStart), Infinity) + 1;
       throw new AppError(
         'invalid_arguments',
         `every example is longer than max length ${config.maxLength}: even the shortest prompt needs ${shortest} tokens before its completion starts. Raise max length or shorten the prompts.`,

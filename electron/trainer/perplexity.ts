@@ -34,8 +34,9 @@ export async function scoreText(llama: Llama, options: PerplexityOptions): Promi
   const trainer = Trainer.forLlama(llama);
   // Our loader first: its errors (missing, truncated, unsupported) are the clear ones.
   const model = await trainer.loadModel(options.modelPath, options.threads ? { threads: options.threads } : {});
+  let adapter: Awaited<ReturnType<typeof model.loadAdapter>> | undefined;
   try {
-    const adapter = options.adapterPath ? await model.loadAdapter(options.adapterPath) : undefined;
+    adapter = options.adapterPath ? await model.loadAdapter(options.adapterPath) : undefined;
     const vocab = await llama.loadModel({ modelPath: options.modelPath, vocabOnly: true });
     try {
       const bos = vocab.tokens.shouldPrependBosToken && vocab.tokens.bos !== null ? [vocab.tokens.bos] : [];
@@ -53,10 +54,10 @@ export async function scoreText(llama: Llama, options: PerplexityOptions): Promi
         perplexity: Math.exp(-meanLogProb),
       };
     } finally {
-      adapter?.dispose();
       await vocab.dispose();
     }
   } finally {
+    adapter?.dispose();
     model.dispose();
   }
 }
