@@ -43,7 +43,7 @@ ggml_tensor * expand_kv(ggml_context * ctx, ggml_tensor * t, int64_t n_head, int
 }
 
 // Index of a module in lora_modules(), for the dropout slot of (layer, module).
-size_t slot_of(int il, size_t module) { return (size_t) il * 7 + module; }
+size_t slot_of(int il, size_t module) { return (size_t) il * lora_modules().size() + module; }
 
 }  // namespace
 

@@ -164,7 +164,7 @@ double TrainingSession::run(const TrainBatch & batch, bool train) {
         const float scale = 1.0f / (1.0f - options.dropout);
         pool_host.resize(pool_len);
         for (float & v : pool_host) v = keep(rng) ? scale : 0.0f;
-        plan.offsets.resize(model->layers.size() * 7);
+        plan.offsets.resize(model->layers.size() * lora_modules().size());
         for (size_t i = 0; i < plan.offsets.size(); i++) plan.offsets[i] = (int64_t) (rng() % (uint64_t) (pool_len - width * n));
     }
     const double sum = train && options.gradient_checkpointing ? run_checkpointed(batch, plan, pool_host)
