@@ -10,10 +10,17 @@ const root = dirname(here);
 const nlcDir = join(root, 'node_modules', 'node-llama-cpp');
 const llamaDir = join(nlcDir, 'llama');
 const include = join(llamaDir, 'llama.cpp', 'ggml', 'include');
-const only = process.argv.slice(2); // optional variant names: cpu, cuda, vulkan, metal
+const args = process.argv.slice(2);
+// --optional (npm install): a machine that cannot build the trainer still gets the rest of the app.
+const optional = args.includes('--optional');
+const only = args.filter((a) => a !== '--optional'); // variant names: cpu, cuda, vulkan, metal
 
 function fail(message) {
   console.error(`\narchitect native build: ${message}\n`);
+  if (optional) {
+    console.error('The app works without it; training and `architect perplexity` need it: fix the above, then run `npm run build:native`.\n');
+    process.exit(0);
+  }
   process.exit(1);
 }
 
