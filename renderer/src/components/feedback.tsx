@@ -1,3 +1,4 @@
+import { ArtifactKind } from '../../../shared/contract/validation';
 import type { FeedbackEvent } from '../../../shared/contract/feedback';
 import type { ValidationReason } from '../../../shared/contract/validation';
 import { formatReward } from '../../../shared/reward';
@@ -73,3 +74,12 @@ export const KIND_LABELS = {
   code: 'Code',
   other: 'Other',
 } as const;
+
+/** One <option> per artifact kind, labelled for people. */
+export function KindOptions() {
+  return ArtifactKind.options.map((k) => (
+    <option key={k} value={k}>
+      {KIND_LABELS[k]}
+    </option>
+  ));
+}

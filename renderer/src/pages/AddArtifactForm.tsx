@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { FormEvent } from 'react';
-import { ArtifactKind } from '../../../shared/contract/validation';
-import { KIND_LABELS } from '../components/feedback';
+import type { ArtifactKind } from '../../../shared/contract/validation';
+import { KindOptions } from '../components/feedback';
 import { useArtifact } from '../stores/artifact';
 
 /** Until generation exists: paste a kind, the prompt and the model's output. It is validated on arrival. */
@@ -25,11 +25,7 @@ export function AddArtifactForm({ onAdded }: { onAdded(id: number): void }) {
         <label>
           Kind
           <select value={kind} onChange={(e) => setKind(e.target.value as ArtifactKind)} name="kind">
-            {ArtifactKind.options.map((k) => (
-              <option key={k} value={k}>
-                {KIND_LABELS[k]}
-              </option>
-            ))}
+            <KindOptions />
           </select>
         </label>
         {kind === 'code' && (

@@ -1,10 +1,10 @@
 import { useEffect, useState } from 'react';
 import type { ChangeEvent, FormEvent } from 'react';
 import type { DatasetSummary, ImportOutcome } from '../../../shared/contract/datasets';
-import { ArtifactKind } from '../../../shared/contract/validation';
+import type { ArtifactKind } from '../../../shared/contract/validation';
 import { formatBytes } from '../../../shared/format';
 import { DatasetActions, LineErrors } from '../components/datasets';
-import { KIND_LABELS } from '../components/feedback';
+import { KindOptions } from '../components/feedback';
 import { useDatasets } from '../stores/datasets';
 import type { ImportJob } from '../stores/datasets';
 import { useNavigation } from '../stores/navigation';
@@ -214,11 +214,7 @@ function BuildCard({ disabled }: { disabled: boolean }) {
           Kind
           <select value={kind} onChange={(e) => setKind(e.target.value as ArtifactKind | '')}>
             <option value="">All kinds</option>
-            {ArtifactKind.options.map((k) => (
-              <option key={k} value={k}>
-                {KIND_LABELS[k]}
-              </option>
-            ))}
+            <KindOptions />
           </select>
         </label>
         <label>

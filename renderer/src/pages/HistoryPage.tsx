@@ -1,7 +1,6 @@
 import { useEffect, useState } from 'react';
-import { ArtifactKind } from '../../../shared/contract/validation';
 import { client } from '../api/client';
-import { EventChip, KIND_LABELS, RewardBadge } from '../components/feedback';
+import { EventChip, KIND_LABELS, KindOptions, RewardBadge } from '../components/feedback';
 import { useHistory } from '../stores/history';
 import type { SortChoice } from '../stores/history';
 import { useNavigation } from '../stores/navigation';
@@ -47,11 +46,7 @@ function HistoryList() {
           Kind{' '}
           <select value={kind} onChange={(e) => setKind(e.target.value as typeof kind)} aria-label="Filter by kind">
             <option value="all">All kinds</option>
-            {ArtifactKind.options.map((k) => (
-              <option key={k} value={k}>
-                {KIND_LABELS[k]}
-              </option>
-            ))}
+            <KindOptions />
           </select>
         </label>
         <label>
