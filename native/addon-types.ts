@@ -81,6 +81,15 @@ export interface AddonMemory {
   cpuFallbackOps: string[];
 }
 
+export interface TrainingSessionOptions {
+  dropout: number;
+  gradientCheckpointing: boolean;
+  /** Quantized weights enter the backward pass in F32 instead of Q8_0: slower, for checking the Q8_0 one. */
+  exactBackward?: boolean;
+  /** The GPU path's transposes (ggml copy ops) on the CPU too: for checking them where no GPU is. */
+  portableTransposes?: boolean;
+}
+
 export interface AddonTrainingSession {
   readonly [handle]: 'AddonTrainingSession';
   /** Forward + backward; gradients add up until step(). Resolves to the micro-batch's mean loss. */
@@ -120,6 +129,6 @@ export interface TrainerAddon {
   createAdapter(model: AddonModel, options: { rank: number; alpha: number; targets: string[]; seed: number }): AddonAdapter;
   loadAdapter(model: AddonModel, path: string): Promise<AddonAdapter>;
   quantize(type: string, data: Float32Array, rowLength: number): Uint8Array;
-  createTrainingSession(model: AddonModel, adapter: AddonAdapter, options: { dropout: number; gradientCheckpointing: boolean }): AddonTrainingSession;
+  createTrainingSession(model: AddonModel, adapter: AddonAdapter, options: TrainingSessionOptions): AddonTrainingSession;
   readonly loraModules: readonly string[];
 }

@@ -15,6 +15,7 @@ import type {
   AddonStepOptions,
   AddonTrainingSession,
   TrainerAddon,
+  TrainingSessionOptions,
 } from './addon-types';
 
 export type {
@@ -178,8 +179,9 @@ export class TrainerModel {
   }
 
   /** A training session for `adapter` (on this model): its gradients, AdamW moments and compute buffers. */
-  createTrainingSession(adapter: LoraAdapter, options: { dropout?: number; gradientCheckpointing?: boolean } = {}): TrainingSession {
+  createTrainingSession(adapter: LoraAdapter, options: Partial<TrainingSessionOptions> = {}): TrainingSession {
     const handle = this.addon.createTrainingSession(this.live(), adapter.live(), {
+      ...options,
       dropout: options.dropout ?? 0,
       gradientCheckpointing: options.gradientCheckpointing ?? false,
     });

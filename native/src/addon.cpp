@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 #include "backend.h"
@@ -399,6 +400,9 @@ Napi::Value CreateTrainingSession(const Napi::CallbackInfo & info) {
         options.dropout = (float) number_field(env, o, "dropout", 0.0);
         Napi::Value gc = o.Get("gradientCheckpointing");
         options.gradient_checkpointing = gc.IsBoolean() && gc.As<Napi::Boolean>().Value();
+        Napi::Value exact = o.Get("exactBackward"), portable = o.Get("portableTransposes");
+        options.exact_backward = exact.IsBoolean() && exact.As<Napi::Boolean>().Value();
+        options.portable_transposes = portable.IsBoolean() && portable.As<Napi::Boolean>().Value();
     }
     try {
         auto session = std::make_shared<TrainingSession>(m, a, options);
@@ -436,11 +440,17 @@ Napi::Value ListDevices(const Napi::CallbackInfo & info) {
 
 // Progress from the loading thread reaches JS through a thread-safe function; a throwing callback is
 // reported, never allowed to unwind into native code. Cancellation is a shared Int32Array the caller sets.
+// The promise settles after the last queued progress call has run: the function's finalizer resolves it.
 Napi::Value LoadModel(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     std::string path = string_arg(info, 0, "path");
     LoadOptions options;
     std::shared_ptr<Napi::ThreadSafeFunction> progress;
+    struct Drained {
+        std::optional<Napi::Promise::Deferred> deferred;
+        Napi::ObjectReference model;
+    };
+    auto drained = std::make_shared<Drained>();
     std::shared_ptr<Napi::Reference<Napi::Int32Array>> abort_ref;
     if (info.Length() > 1 && info[1].IsObject()) {
         Napi::Object o = info[1].As<Napi::Object>();
@@ -448,8 +458,11 @@ Napi::Value LoadModel(const Napi::CallbackInfo & info) {
         if (o.Has("threads") && o.Get("threads").IsNumber()) options.threads = o.Get("threads").As<Napi::Number>().Int32Value();
         Napi::Value on_progress = o.Get("onProgress");
         if (on_progress.IsFunction()) {
-            progress = std::make_shared<Napi::ThreadSafeFunction>(
-                Napi::ThreadSafeFunction::New(env, on_progress.As<Napi::Function>(), "architect.loadModel.progress", 0, 1));
+            progress = std::make_shared<Napi::ThreadSafeFunction>(Napi::ThreadSafeFunction::New(
+                env, on_progress.As<Napi::Function>(), "architect.loadModel.progress", 0, 1, [drained](Napi::Env) {
+                    if (drained->deferred) drained->deferred->Resolve(drained->model.Value());
+                    drained->model.Reset();
+                }));
             options.on_progress = [progress](double fraction) {
                 progress->NonBlockingCall([fraction](Napi::Env e, Napi::Function callback) {
                     try {
@@ -469,10 +482,16 @@ Napi::Value LoadModel(const Napi::CallbackInfo & info) {
     }
     return run_async<std::shared_ptr<Model>>(
         env, [path, options]() { return Model::load(path, options); },
-        [progress, abort_ref](Napi::Env e, std::shared_ptr<Model> & m) mutable {
-            if (progress) progress->Release();
+        [progress, abort_ref, drained](Napi::Env e, std::shared_ptr<Model> & m) mutable -> Napi::Value {
             abort_ref.reset();
-            return e.GetInstanceData<AddonData>()->model_ctor.New({Napi::External<std::shared_ptr<Model>>::New(e, &m)});
+            Napi::Object model = e.GetInstanceData<AddonData>()->model_ctor.New({Napi::External<std::shared_ptr<Model>>::New(e, &m)});
+            if (!progress) return model;
+            // Resolving with a promise adopts it: the caller gets the model once the finalizer has run.
+            drained->deferred.emplace(Napi::Promise::Deferred::New(e));
+            drained->model = Napi::Persistent(model);
+            Napi::Promise after_progress = drained->deferred->Promise();
+            progress->Release();
+            return after_progress;
         },
         [progress, abort_ref]() mutable {
             if (progress) progress->Release();

@@ -9,13 +9,8 @@ namespace {
 
 // W·x, plus scale·B(A·x) when the adapter adapts W: the same order of ops as llama.cpp's build_lora_mm.
 // With dropout, the LoRA branch sees the masked input (PEFT's lora_dropout); W·x never does.
-ggml_tensor * frozen(ggml_context * ctx, ggml_tensor * w, const GraphOptions & options) {
-    return options.widen_frozen && w->type != GGML_TYPE_F32 ? ggml_cast(ctx, w, GGML_TYPE_F32) : w;
-}
-
-ggml_tensor * lora_mm(ggml_context * ctx, const Adapter * adapter, ggml_tensor * w, ggml_tensor * x, const GraphOptions & options, size_t slot) {
-    const Dropout * dropout = options.dropout;
-    ggml_tensor * out = ggml_mul_mat(ctx, frozen(ctx, w, options), x);
+ggml_tensor * lora_mm(ggml_context * ctx, const Adapter * adapter, ggml_tensor * w, ggml_tensor * x, const Dropout * dropout, size_t slot) {
+    ggml_tensor * out = ggml_mul_mat(ctx, w, x);
     const LoraWeight * lw = adapter ? adapter->find(w) : nullptr;
     if (!lw) return out;
     ggml_tensor * xin = x;
@@ -75,13 +70,13 @@ ggml_tensor * build_embeddings(ggml_context * ctx, const Model & m, const GraphI
 }
 
 ggml_tensor * build_layer(ggml_context * ctx, const Model & m, const Adapter * adapter, int il, ggml_tensor * x,
-                          const GraphInputs & in, int64_t n_tokens, int64_t n_seq, const GraphOptions & options) {
+                          const GraphInputs & in, int64_t n_tokens, int64_t n_seq, const Dropout * dropout) {
     const Hparams & hp = m.hp;
     const Layer & l = m.layers[il];
     const int64_t n = n_tokens * n_seq;
     const float kq_scale = 1.0f / std::sqrt((float) hp.head_dim);
     auto mm = [&](ggml_tensor * w, ggml_tensor * input, size_t module) {
-        return lora_mm(ctx, adapter, w, input, options, slot_of(il, module));
+        return lora_mm(ctx, adapter, w, input, dropout, slot_of(il, module));
     };
     // Module order as in lora_modules(): attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down.
     ggml_tensor * cur = norm(ctx, x, l.attn_norm, hp.rms_eps);
@@ -115,16 +110,15 @@ ggml_tensor * build_layer(ggml_context * ctx, const Model & m, const Adapter * a
     return ggml_add(ctx, cur, ffn_in);
 }
 
-ggml_tensor * build_head(ggml_context * ctx, const Model & m, ggml_tensor * x, const GraphOptions & options) {
-    return ggml_mul_mat(ctx, frozen(ctx, m.output, options), norm(ctx, x, m.output_norm, m.hp.rms_eps));
+ggml_tensor * build_head(ggml_context * ctx, const Model & m, ggml_tensor * x) {
+    return ggml_mul_mat(ctx, m.output, norm(ctx, x, m.output_norm, m.hp.rms_eps));
 }
 
 ggml_tensor * build_forward(ggml_context * ctx, const Model & m, const Adapter * adapter, int64_t n_tokens, int64_t n_seq, GraphInputs & in) {
     build_inputs(ctx, n_tokens, n_seq, in);
     ggml_tensor * x = build_embeddings(ctx, m, in);
-    const GraphOptions options;
-    for (int il = 0; il < (int) m.layers.size(); il++) x = build_layer(ctx, m, adapter, il, x, in, n_tokens, n_seq, options);
-    ggml_tensor * logits = build_head(ctx, m, x, options);
+    for (int il = 0; il < (int) m.layers.size(); il++) x = build_layer(ctx, m, adapter, il, x, in, n_tokens, n_seq, nullptr);
+    ggml_tensor * logits = build_head(ctx, m, x);
     ggml_set_name(logits, "logits");
     ggml_set_output(logits);
     return logits;

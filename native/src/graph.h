@@ -23,29 +23,18 @@ struct Dropout {
     std::vector<int64_t> offsets;       // one per (layer, module) in lora_modules() order
 };
 
-/** How a graph treats the frozen weights. */
-struct GraphOptions {
-    const Dropout * dropout = nullptr;
-    /**
-     * Widen F16/quantized frozen weights to F32 inside the graph. Training needs it: the backward pass
-     * reaches the input through OUT_PROD(W, ·), which CUDA runs only for F32 W and the CPU runs for
-     * quantized W by dequantizing each row once per token. Widened once per step, it is a fast F32 op.
-     */
-    bool widen_frozen = false;
-};
-
 /** Creates the graph inputs (tokens, positions, mask) for n_seq sequences of n_tokens. */
 void build_inputs(ggml_context * ctx, int64_t n_tokens, int64_t n_seq, GraphInputs & in);
 
 /** Token embeddings [n_embd, n_tokens * n_seq]. */
 ggml_tensor * build_embeddings(ggml_context * ctx, const Model & m, const GraphInputs & in);
 
-/** One transformer block applied to x [n_embd, n_tokens * n_seq]. */
+/** One transformer block applied to x [n_embd, n_tokens * n_seq]; dropout may be null. */
 ggml_tensor * build_layer(ggml_context * ctx, const Model & m, const Adapter * adapter, int il, ggml_tensor * x,
-                          const GraphInputs & in, int64_t n_tokens, int64_t n_seq, const GraphOptions & options);
+                          const GraphInputs & in, int64_t n_tokens, int64_t n_seq, const Dropout * dropout);
 
 /** Final norm and output projection: logits F32 [n_vocab, columns of x]. */
-ggml_tensor * build_head(ggml_context * ctx, const Model & m, ggml_tensor * x, const GraphOptions & options);
+ggml_tensor * build_head(ggml_context * ctx, const Model & m, ggml_tensor * x);
 
 /** Logits F32 [n_vocab, n_tokens * n_seq] for n_seq sequences of n_tokens each. */
 ggml_tensor * build_forward(ggml_context * ctx, const Model & m, const Adapter * adapter, int64_t n_tokens, int64_t n_seq, GraphInputs & in);

@@ -7,14 +7,17 @@
 #include <stdexcept>
 #include "ggml-alloc.h"
 #include "gguf_io.h"
+#include "transpose.h"
 
 namespace {
 
 struct CtxCloser { void operator()(ggml_context * c) const { ggml_free(c); } };
 using CtxPtr = std::unique_ptr<ggml_context, CtxCloser>;
 
+// Room for a training graph and its rewrite (out_prods_as_mul_mats).
 CtxPtr graph_context() {
-    return CtxPtr(ggml_init({ggml_tensor_overhead() * GRAPH_MAX_NODES + ggml_graph_overhead_custom(GRAPH_MAX_NODES, true), nullptr, true}));
+    return CtxPtr(ggml_init({ggml_tensor_overhead() * GRAPH_MAX_NODES + ggml_graph_overhead_custom(GRAPH_MAX_NODES, true) +
+                                 ggml_graph_overhead_custom(GRAPH_MAX_NODES, false), nullptr, true}));
 }
 
 // Sets a graph input only if the scheduler allocated it (a tensor the graph does not use has no buffer).
@@ -33,16 +36,45 @@ struct LossNodes {
 // Only the M target rows go through the output projection: prompt and padding cost nothing and add nothing.
 // ggml's fused cross-entropy (the op ggml-opt trains with) rather than softmax → log, whose CPU backward
 // gave wrong gradients here (checked against finite differences).
-LossNodes build_loss(ggml_context * ctx, const Model & m, ggml_tensor * x, int64_t n_rows, const GraphOptions & options) {
+LossNodes build_loss(ggml_context * ctx, const Model & m, ggml_tensor * x, int64_t n_rows) {
     LossNodes out;
     out.rows = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, n_rows);
     out.labels = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, m.hp.n_vocab, n_rows);
     ggml_set_input(out.rows);
     ggml_set_input(out.labels);
-    ggml_tensor * logits = build_head(ctx, m, ggml_get_rows(ctx, x, out.rows), options);  // [n_vocab, M]
+    ggml_tensor * logits = build_head(ctx, m, ggml_get_rows(ctx, x, out.rows));  // [n_vocab, M]
     out.mean = ggml_cross_entropy_loss(ctx, logits, out.labels);
     out.sum = ggml_scale(ctx, out.mean, -(float) n_rows);
     ggml_set_output(out.sum);
+    return out;
+}
+
+// t transposed (dims 0 and 1) as a contiguous tensor for MUL_MAT: a transpose view's source as is, anything else
+// copied in F32. A quantized (frozen) weight is transposed into Q8_0: the CPU then runs that part of the backward
+// pass on its int8 kernels (rounding the gradient it multiplies to Q8_0 blocks too, as llama.cpp does with
+// activations), and Q8_0 keeps the weight to 1/254 of each block's largest value.
+ggml_tensor * transposed(ggml_context * ctx, ggml_tensor * t, TransposeMode mode) {
+    if (t->op == GGML_OP_TRANSPOSE && ggml_is_contiguous(t->src[0])) return t->src[0];
+    return transposed_copy(ctx, t, ggml_is_quantized(t->type) && !mode.exact ? GGML_TYPE_Q8_0 : GGML_TYPE_F32, mode.on_cpu);
+}
+
+// ggml's autodiff writes both gradients of a MUL_MAT as OUT_PROD, an axpy-style kernel (vectors as short as the
+// LoRA rank, and F32-only on CUDA). This swaps every OUT_PROD(a, b) for the equal MUL_MAT(aᵀ, bᵀ) on contiguous
+// transposed copies, which runs on the blocked matmul kernels; each copy is made right before its one use, so
+// the allocator reuses its memory (for a frozen weight: one F32 copy alive at a time). Returns the new graph.
+ggml_cgraph * out_prods_as_mul_mats(ggml_context * ctx, ggml_cgraph * graph, TransposeMode mode) {
+    ggml_cgraph * out = ggml_new_graph_custom(ctx, GRAPH_MAX_NODES, false);
+    for (int i = 0; i < ggml_graph_n_nodes(graph); i++) {
+        ggml_tensor * node = ggml_graph_node(graph, i);
+        if (node->op == GGML_OP_OUT_PROD) {
+            ggml_tensor * a = transposed(ctx, node->src[0], mode), * b = transposed(ctx, node->src[1], mode);
+            node->op = GGML_OP_MUL_MAT;
+            node->src[0] = a;
+            node->src[1] = b;
+            std::memset(node->op_params, 0, sizeof(node->op_params));
+        }
+        ggml_build_forward_expand(out, node);  // adds the copies' nodes right before their use
+    }
     return out;
 }
 
@@ -50,12 +82,17 @@ bool does_no_work(ggml_op op) {
     return op == GGML_OP_NONE || op == GGML_OP_VIEW || op == GGML_OP_RESHAPE || op == GGML_OP_PERMUTE || op == GGML_OP_TRANSPOSE;
 }
 
-void one_hot(std::vector<float> & labels, const std::vector<int32_t> & targets, int64_t n_vocab) {
-    labels.assign(targets.size() * n_vocab, 0.0f);
-    for (size_t i = 0; i < targets.size(); i++) labels[i * n_vocab + targets[i]] = 1.0f;
-}
 
 }  // namespace
+
+const std::vector<float> & OneHot::fill(const std::vector<int32_t> & targets, int64_t n_vocab) {
+    for (size_t i : ones_) if (i < data_.size()) data_[i] = 0.0f;
+    ones_.clear();
+    data_.resize(targets.size() * n_vocab, 0.0f);
+    for (size_t i = 0; i < targets.size(); i++) ones_.push_back(i * n_vocab + targets[i]);
+    for (size_t i : ones_) data_[i] = 1.0f;
+    return data_;
+}
 
 TrainingSession::TrainingSession(std::shared_ptr<Model> m, std::shared_ptr<Adapter> a, const TrainOptions & o)
     : model(std::move(m)), adapter(std::move(a)), options(o) {
@@ -90,6 +127,10 @@ size_t TrainingSession::state_bytes() const {
     size_t bytes = grad_buffer_ ? ggml_backend_buffer_get_size(grad_buffer_) : 0;
     for (const Param & p : params_) bytes += ggml_nbytes(p.value);
     return bytes;
+}
+
+TransposeMode TrainingSession::transpose_mode() const {
+    return {options.exact_backward, model->backends.on_cpu() && !options.portable_transposes};
 }
 
 void TrainingSession::validate(const TrainBatch & b) const {
@@ -184,13 +225,11 @@ double TrainingSession::run_full(const TrainBatch & b, bool train, const Dropout
         drop.pool = ggml_new_tensor_1d(ctx.get(), GGML_TYPE_F32, (int64_t) pool_host.size());
         ggml_set_input(drop.pool);
     }
-    // Evaluation keeps the stored types (llama.cpp's numerics, and no F32 copies of the weights).
-    const GraphOptions options{plan ? &drop : nullptr, train};
     ggml_tensor * x = build_embeddings(ctx.get(), *model, in);
     for (int il = 0; il < (int) model->layers.size(); il++) {
-        x = build_layer(ctx.get(), *model, adapter.get(), il, x, in, b.n_tokens, b.n_seq, options);
+        x = build_layer(ctx.get(), *model, adapter.get(), il, x, in, b.n_tokens, b.n_seq, plan ? &drop : nullptr);
     }
-    LossNodes loss = build_loss(ctx.get(), *model, x, (int64_t) b.rows.size(), options);
+    LossNodes loss = build_loss(ctx.get(), *model, x, (int64_t) b.rows.size());
     ggml_cgraph * graph = ggml_new_graph_custom(ctx.get(), GRAPH_MAX_NODES, train);
     if (train) {
         ggml_tensor * scaled = ggml_scale(ctx.get(), loss.mean, b.weight);
@@ -199,14 +238,15 @@ double TrainingSession::run_full(const TrainBatch & b, bool train, const Dropout
         ggml_build_forward_expand(graph, loss.sum);
         std::vector<ggml_tensor *> accs = grad_accs_for(graph);
         ggml_build_backward_expand(ctx.get(), graph, accs.data());
+        graph = out_prods_as_mul_mats(ctx.get(), graph, transpose_mode());
     } else {
         ggml_build_forward_expand(graph, loss.sum);
     }
     std::vector<int32_t> pos;
-    std::vector<float> mask, labels;
+    std::vector<float> mask;
     fill_positions(pos, b.n_tokens, b.n_seq);
     fill_causal_mask(mask, b.n_tokens);
-    one_hot(labels, b.targets, model->hp.n_vocab);
+    const std::vector<float> & labels = one_hot_.fill(b.targets, model->hp.n_vocab);
     compute(graph, [&]() {
         set_input(in.tokens, b.tokens.data(), b.tokens.size() * sizeof(int32_t));
         set_input(in.pos, pos.data(), pos.size() * sizeof(int32_t));
@@ -235,10 +275,10 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
     const size_t keep_bytes = ggml_backend_buffer_get_size(keep_buffer);
 
     std::vector<int32_t> pos;
-    std::vector<float> mask, labels;
+    std::vector<float> mask;
     fill_positions(pos, b.n_tokens, b.n_seq);
     fill_causal_mask(mask, b.n_tokens);
-    one_hot(labels, b.targets, model->hp.n_vocab);
+    const std::vector<float> & labels = one_hot_.fill(b.targets, model->hp.n_vocab);
     const bool drop = !plan.offsets.empty();
     size_t peak = 0;
     float sum = 0;
@@ -278,7 +318,7 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
         ggml_tensor * x = build_embeddings(ctx, *model, in);
         ggml_build_forward_expand(graph, ggml_cpy(ctx, x, xs[0]));
         for (int il = 0; il < L; il++) {
-            x = build_layer(ctx, *model, adapter.get(), il, x, in, b.n_tokens, b.n_seq, {drop ? &d : nullptr, true});
+            x = build_layer(ctx, *model, adapter.get(), il, x, in, b.n_tokens, b.n_seq, drop ? &d : nullptr);
             ggml_build_forward_expand(graph, ggml_cpy(ctx, x, xs[il + 1]));
         }
     });
@@ -286,7 +326,7 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
     // 2. The head: loss and its gradient with respect to the last layer's output.
     with_graph([&](ggml_context * ctx, GraphInputs &, Dropout &, ggml_cgraph *& graph, std::vector<ggml_tensor *> & extra) {
         ggml_set_param(xs[L]);
-        LossNodes loss = build_loss(ctx, *model, xs[L], (int64_t) b.rows.size(), {nullptr, true});
+        LossNodes loss = build_loss(ctx, *model, xs[L], (int64_t) b.rows.size());
         ggml_tensor * scaled = ggml_scale(ctx, loss.mean, b.weight);
         ggml_set_loss(scaled);
         graph = ggml_new_graph_custom(ctx, GRAPH_MAX_NODES, true);
@@ -295,6 +335,7 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
         std::vector<ggml_tensor *> accs = grad_accs_for(graph);
         ggml_build_backward_expand(ctx, graph, accs.data());
         ggml_build_forward_expand(graph, ggml_cpy(ctx, ggml_graph_get_grad(graph, xs[L]), g[0]));
+        graph = out_prods_as_mul_mats(ctx, graph, transpose_mode());
         extra = {loss.rows, loss.labels, loss.sum};
     });
 
@@ -308,7 +349,7 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
         ggml_tensor * g_out = g[(L - il) % 2];
         with_graph([&](ggml_context * ctx, GraphInputs & in, Dropout & d, ggml_cgraph *& graph, std::vector<ggml_tensor *> & extra) {
             if (il > 0) ggml_set_param(xs[il]);
-            ggml_tensor * y = build_layer(ctx, *model, adapter.get(), il, xs[il], in, b.n_tokens, b.n_seq, {drop ? &d : nullptr, true});
+            ggml_tensor * y = build_layer(ctx, *model, adapter.get(), il, xs[il], in, b.n_tokens, b.n_seq, drop ? &d : nullptr);
             ggml_tensor * dot = ggml_sum(ctx, ggml_mul(ctx, y, g_in));
             ggml_set_loss(dot);
             graph = ggml_new_graph_custom(ctx, GRAPH_MAX_NODES, true);
@@ -316,6 +357,7 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
             std::vector<ggml_tensor *> accs = grad_accs_for(graph);
             ggml_build_backward_expand(ctx, graph, accs.data());
             if (il > 0) ggml_build_forward_expand(graph, ggml_cpy(ctx, ggml_graph_get_grad(graph, xs[il]), g_out));
+            graph = out_prods_as_mul_mats(ctx, graph, transpose_mode());
         });
     }
     compute_bytes_ = peak + keep_bytes;

@@ -14,6 +14,14 @@
 struct TrainOptions {
     float dropout = 0.0f;              // LoRA dropout probability, 0 ≤ p < 1
     bool gradient_checkpointing = false;
+    bool exact_backward = false;       // quantized weights enter the backward pass in F32, not Q8_0 (slower; for checks)
+    bool portable_transposes = false;  // the GPU path's transposes (ggml copy ops) on the CPU too (for checks)
+};
+
+/** How the backward pass copies transposed operands (train.cpp: transposed). */
+struct TransposeMode {
+    bool exact = false;   // quantized weights to F32 rather than Q8_0
+    bool on_cpu = true;   // the tiled CPU op rather than ggml's copy ops
 };
 
 /** n_seq sequences of n_tokens (padded); the loss is over `rows`: flat positions s*n_tokens+t predicting `targets`. */
@@ -34,6 +42,15 @@ struct StepOptions {
 struct StepResult {
     double grad_norm = 0;
     bool clipped = false;
+};
+
+/** One-hot targets F32 [n_vocab, M], in a buffer kept between batches: only the previous ones are cleared. */
+class OneHot {
+public:
+    const std::vector<float> & fill(const std::vector<int32_t> & targets, int64_t n_vocab);
+private:
+    std::vector<float> data_;
+    std::vector<size_t> ones_;
 };
 
 class TrainingSession {
@@ -73,6 +90,7 @@ private:
         ggml_tensor * value, * grad, * m, * v;
     };
     void validate(const TrainBatch & batch) const;
+    TransposeMode transpose_mode() const;
     double run(const TrainBatch & batch, bool train);
     double run_full(const TrainBatch & batch, bool train, const Dropout * dropout, std::vector<float> & pool_host);
     double run_checkpointed(const TrainBatch & batch, const Dropout & plan, std::vector<float> & pool_host);
@@ -80,6 +98,7 @@ private:
     std::vector<ggml_tensor *> grad_accs_for(ggml_cgraph * graph) const;
 
     std::vector<Param> params_;
+    OneHot one_hot_;
     ggml_context * ctx_ = nullptr;
     ggml_tensor * loss_one_ = nullptr;
     ggml_backend_buffer_t grad_buffer_ = nullptr;  // gradients, AdamW moments, loss_one_

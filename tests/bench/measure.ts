@@ -4,14 +4,18 @@ import type { Trainer } from '../../native/index';
 export const N_TOKENS = 512;
 const STEPS = 3;
 
-/** A 512-token sequence with the loss on every position: the most work a step of that length can do. */
-export function benchBatch(tokens: readonly number[]) {
+/**
+ * One sequence with the loss on its last `lossRows` positions (a completion after its prompt); by default on
+ * every position: the most work a step of that length can do.
+ */
+export function benchBatch(tokens: readonly number[], lossRows = tokens.length - 1) {
+  const first = tokens.length - 1 - lossRows;
   return {
     nSeq: 1,
     nTokens: tokens.length,
     tokens: Int32Array.from(tokens),
-    rows: Int32Array.from({ length: tokens.length - 1 }, (_, i) => i),
-    targets: Int32Array.from(tokens.slice(1)),
+    rows: Int32Array.from({ length: lossRows }, (_, i) => first + i),
+    targets: Int32Array.from(tokens.slice(first + 1)),
     weight: 1,
     dropoutSeed: 1,
   };
@@ -30,13 +34,13 @@ export async function measureTraining(
   trainer: Trainer,
   path: string,
   tokens: readonly number[],
-  options: { threads: number; device?: 'cpu' | 'gpu' | 'auto'; gradientCheckpointing: boolean },
+  options: { threads: number; device?: 'cpu' | 'gpu' | 'auto'; gradientCheckpointing: boolean; lossRows?: number },
 ): Promise<TrainingFigures> {
   const model = await trainer.loadModel(path, { threads: options.threads, device: options.device ?? 'auto' });
   const adapter = model.createAdapter({ rank: 8, alpha: 16, targets: ['attn_q', 'attn_k', 'attn_v', 'attn_output'] });
   const session = model.createTrainingSession(adapter, { gradientCheckpointing: options.gradientCheckpointing });
   try {
-    const batch = benchBatch(tokens);
+    const batch = benchBatch(tokens, options.lossRows);
     const step = { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, clip: 1 };
     await session.accumulate(batch);
     await session.step(step);
