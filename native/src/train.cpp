@@ -50,12 +50,16 @@ LossNodes build_loss(ggml_context * ctx, const Model & m, ggml_tensor * x, int64
 }
 
 // t transposed (dims 0 and 1) as a contiguous tensor for MUL_MAT: a transpose view's source as is, anything else
-// copied in F32. A quantized (frozen) weight is transposed into Q8_0: the CPU then runs that part of the backward
-// pass on its int8 kernels (rounding the gradient it multiplies to Q8_0 blocks too, as llama.cpp does with
-// activations), and Q8_0 keeps the weight to 1/254 of each block's largest value.
+// copied. Activations stay F32. A frozen weight takes the fastest type that keeps the gradient close (tested):
+// Q8_0 for quantized weights (the CPU's int8 kernels; the gradient it multiplies is rounded to Q8_0 blocks too, as
+// llama.cpp does with activations), BF16 for F16 ones (F32's range, so small gradients do not flush to zero as
+// in F16; native on newer CPUs and tensor cores). F32 weights, and exact mode, stay F32.
 ggml_tensor * transposed(ggml_context * ctx, ggml_tensor * t, TransposeMode mode) {
     if (t->op == GGML_OP_TRANSPOSE && ggml_is_contiguous(t->src[0])) return t->src[0];
-    return transposed_copy(ctx, t, ggml_is_quantized(t->type) && !mode.exact ? GGML_TYPE_Q8_0 : GGML_TYPE_F32, mode.on_cpu);
+    ggml_type type = GGML_TYPE_F32;
+    if (!mode.exact && ggml_is_quantized(t->type)) type = GGML_TYPE_Q8_0;
+    if (!mode.exact && (t->type == GGML_TYPE_F16 || t->type == GGML_TYPE_BF16)) type = GGML_TYPE_BF16;
+    return transposed_copy(ctx, t, type, mode.on_cpu);
 }
 
 // ggml's autodiff writes both gradients of a MUL_MAT as OUT_PROD, an axpy-style kernel (vectors as short as the

@@ -50,6 +50,8 @@ void transpose_tile(ggml_tensor * dst, const ggml_tensor * src, int64_t unit, st
         char * row = base + c * dst->nb[1];
         if (dst->type == GGML_TYPE_Q8_0) {
             quantize_q8_0(column, ((BlockQ8_0 *) row)[r0 / TILE]);
+        } else if (dst->type == GGML_TYPE_BF16) {
+            ggml_fp32_to_bf16_row(column, (ggml_bf16_t *) row + r0, rows);
         } else {
             std::memcpy(row + r0 * sizeof(float), column, rows * sizeof(float));
         }

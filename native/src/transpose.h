@@ -3,8 +3,8 @@
 #include "ggml.h"
 
 /**
- * t with dims 0 and 1 swapped, as a new contiguous tensor of `type` (F32, or Q8_0 when the new rows are whole
- * Q8_0 blocks). t may be any type (quantized weights are dequantized); an F32 t may be any view.
+ * t with dims 0 and 1 swapped, as a new contiguous tensor of `type` (F32, BF16, or Q8_0 when the new rows are
+ * whole Q8_0 blocks). t may be any type (quantized weights are dequantized); an F32 t may be any view.
  * on_cpu: a tiled CPU op (ggml's own copy moves strided elements one memcpy at a time); otherwise ggml's
  * copy ops, which GPUs run.
  */

@@ -7,6 +7,7 @@ import { makeTempDir } from '../helpers/tempDir';
 import { gaussian, writeTinyModel } from '../helpers/tinyModel';
 import type { BenchSuite } from './figures';
 import { measurePromptEval, measureTraining, N_TOKENS } from './measure';
+import type { TrainingFigures } from './measure';
 
 const TYPES: TensorType[] = ['f16', 'q8_0', 'q4_0'];
 const MIB = 1024 * 1024;
@@ -36,10 +37,15 @@ export const trainSuite: BenchSuite = {
       for (const type of TYPES) {
         const path = join(dir.path, `bench-${type}.gguf`);
         writeTinyModel(path, { type, nEmbd: 512, nLayer: 8, nHead: 8, nHeadKv: 4, nFf: 1536, contextLength: 1024 }, (t, d, r) => trainer.quantize(t, d, r));
-        const plain = await measureTraining(trainer, path, tokens, { threads, gradientCheckpointing: false });
+        // Ours and llama.cpp's twice each, alternating, keeping the faster: a burst of load elsewhere on the machine
+        // then skews neither side of the ratio.
+        const faster = (a: TrainingFigures, b: TrainingFigures) => (a.tokensPerSecond >= b.tokensPerSecond ? a : b);
+        let plain = await measureTraining(trainer, path, tokens, { threads, gradientCheckpointing: false });
+        let llamaTps = await measurePromptEval(llama, path, tokens, threads);
+        plain = faster(plain, await measureTraining(trainer, path, tokens, { threads, gradientCheckpointing: false }));
+        llamaTps = Math.max(llamaTps, await measurePromptEval(llama, path, tokens, threads));
         const checkpointed = await measureTraining(trainer, path, tokens, { threads, gradientCheckpointing: true });
         const halfLoss = await measureTraining(trainer, path, tokens, { threads, gradientCheckpointing: false, lossRows: N_TOKENS / 2 });
-        const llamaTps = await measurePromptEval(llama, path, tokens, threads);
         record({ name: `train.${type}.tokens_per_s`, value: plain.tokensPerSecond, unit: 'tok/s', note: `${plain.device}, ${threads} threads, ${N_TOKENS}-token sequences` });
         record({ name: `train.${type}.llama_cpp_prompt_eval`, value: llamaTps, unit: 'tok/s', note: 'node-llama-cpp, same file and threads' });
         record({ name: `train.${type}.ratio`, value: plain.tokensPerSecond / llamaTps, unit: '×', note: 'target ≥ 0.25 (ceiling ≈ 0.33)' });
