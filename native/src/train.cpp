@@ -65,7 +65,7 @@ ggml_tensor * transposed(ggml_context * ctx, ggml_tensor * t, TransposeMode mode
 // ggml's autodiff writes both gradients of a MUL_MAT as OUT_PROD, an axpy-style kernel (vectors as short as the
 // LoRA rank, and F32-only on CUDA). This swaps every OUT_PROD(a, b) for the equal MUL_MAT(aᵀ, bᵀ) on contiguous
 // transposed copies, which runs on the blocked matmul kernels; each copy is made right before its one use, so
-// the allocator reuses its memory (for a frozen weight: one F32 copy alive at a time). Returns the new graph.
+// the allocator reuses its memory (one weight's copy alive at a time). Returns the new graph.
 ggml_cgraph * out_prods_as_mul_mats(ggml_context * ctx, ggml_cgraph * graph, TransposeMode mode) {
     ggml_cgraph * out = ggml_new_graph_custom(ctx, GRAPH_MAX_NODES, false);
     for (int i = 0; i < ggml_graph_n_nodes(graph); i++) {
@@ -85,7 +85,6 @@ ggml_cgraph * out_prods_as_mul_mats(ggml_context * ctx, ggml_cgraph * graph, Tra
 bool does_no_work(ggml_op op) {
     return op == GGML_OP_NONE || op == GGML_OP_VIEW || op == GGML_OP_RESHAPE || op == GGML_OP_PERMUTE || op == GGML_OP_TRANSPOSE;
 }
-
 
 }  // namespace
 
