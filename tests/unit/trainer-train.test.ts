@@ -10,6 +10,7 @@ import { ExampleRenderer } from '../../electron/trainer/render';
 import { SYSTEM_PROMPT } from '../../shared/training/config';
 import { FIXTURES, fixtureFolder } from '../helpers/fixtures';
 import type { TensorType } from '../helpers/gguf/format';
+import type { TinyModelSpec } from '../helpers/tinyModel';
 import { testLlama } from '../helpers/llamaReference';
 import { gaussian, writeTinyAdapter } from '../helpers/tinyModel';
 import { adapterTensors, MEMORISE, maxTensorDiff, tinyConfig } from '../helpers/training';
@@ -108,8 +109,8 @@ describe('gradients', () => {
   const targets: LoraModule[] = ['attn_q', 'attn_v', 'ffn_down'];
 
   /** A model and an adapter whose B tensors are not zero, so that every LoRA tensor has a gradient. */
-  async function setUp(type: TensorType) {
-    const { path } = fixtures.model(type, FIXTURES[type]);
+  async function setUp(type: TensorType, fixture: string = type, spec: TinyModelSpec = FIXTURES[type]) {
+    const { path } = fixtures.model(fixture, spec);
     const model = await trainer.loadModel(path, { threads: 1 });
     const adapter = model.createAdapter({ rank: 4, alpha: 8, targets });
     const random = gaussian(5);
@@ -120,8 +121,13 @@ describe('gradients', () => {
   }
 
   /** Every LoRA gradient after one micro-batch, concatenated. */
-  async function gradients(type: TensorType, options: Parameters<TrainerModel['createTrainingSession']>[1]): Promise<Float32Array> {
-    const { model, adapter } = await setUp(type);
+  async function gradients(
+    type: TensorType,
+    options: Parameters<TrainerModel['createTrainingSession']>[1],
+    fixture?: string,
+    spec?: TinyModelSpec,
+  ): Promise<Float32Array> {
+    const { model, adapter } = await setUp(type, fixture, spec);
     const session = model.createTrainingSession(adapter, options);
     await session.accumulate(batch);
     const parts = adapter.tensorNames().map((name) => session.gradient(name));
@@ -189,6 +195,14 @@ describe('gradients', () => {
     const error = relativeError(fast, exact);
     expect(error).toBeGreaterThan(0); // the two paths really differ: this checks the fast one, not itself
     expect(error).toBeLessThan(bound);
+  });
+
+  // GPT-2's 50257-token vocabulary is no multiple of Q8_0's 32-value blocks: the output weight's copy is F32.
+  it('through a Q8_0 base whose output rows are no whole Q8_0 blocks', async () => {
+    const spec: TinyModelSpec = { type: 'q8_0', vocab: 'gpt-2' };
+    const fast = await gradients('q8_0', {}, 'q8_0-gpt2', spec);
+    expect(relativeError(fast, await gradients('q8_0', { exactBackward: true }, 'q8_0-gpt2', spec))).toBeLessThan(0.03);
+    expect(relativeError(await gradients('q8_0', { portableTransposes: true }, 'q8_0-gpt2', spec), fast)).toBeLessThan(1e-6);
   });
 
   // The GPU path transposes with ggml's ops (GET_ROWS dequantizes); the CPU path with its own tiled op. The
