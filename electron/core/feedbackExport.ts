@@ -1,5 +1,7 @@
-import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Store } from '../../db/store';
+import { syncToDisk } from './durable';
 
 /** Where export lines go: a file (atomically) or a stream such as stdout. */
 export type LineSink = (chunk: string) => void;
@@ -38,16 +40,18 @@ export function exportExamples(store: Store, minRewardThreshold: number, sink: L
   });
 }
 
-/** A sink that writes `file` whole or not at all: into a temporary file renamed over it at the end. */
+/** A sink that writes `file` whole or not at all: into a temporary file, synced to disk, renamed over it at the end. */
 export function writeFileAtomically(file: string, produce: (sink: LineSink) => number): number {
   const temporary = `${file}.${process.pid}.tmp`;
   const fd = openSync(temporary, 'w');
   let open = true;
   try {
     const count = produce((chunk) => void writeSync(fd, chunk));
+    fsyncSync(fd);
     closeSync(fd);
     open = false;
     renameSync(temporary, file);
+    syncToDisk(dirname(file), 'folder');
     return count;
   } catch (error) {
     if (open) closeSync(fd);

@@ -2,11 +2,15 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { basename, join } from 'node:path';
 import { CheckpointState } from '../../shared/training/checkpoint';
 import { AppError } from '../../shared/errors';
+import { syncToDisk } from '../core/durable';
 import type { LoraAdapter, TrainingSession } from '../../native/index';
 
 const PREFIX = 'step-';
 
-/** Writes `<dir>/step-<n>/` (adapter, optimizer state, state.json) through a temporary folder and a rename. */
+/**
+ * Writes `<dir>/step-<n>/` (adapter, optimizer state, state.json) through a temporary folder and a rename, each
+ * synced to disk first (the trainer syncs its GGUF files), so that a power cut leaves the old or the new, whole.
+ */
 export async function writeCheckpoint(dir: string, state: CheckpointState, adapter: LoraAdapter, session: TrainingSession): Promise<string> {
   const final = join(dir, `${PREFIX}${String(state.step).padStart(6, '0')}`);
   const tmp = `${final}.tmp`;
@@ -16,6 +20,8 @@ export async function writeCheckpoint(dir: string, state: CheckpointState, adapt
     await adapter.save(join(tmp, 'adapter.gguf'));
     await session.saveOptimizer(join(tmp, 'optimizer.gguf'));
     writeFileSync(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+    syncToDisk(join(tmp, 'state.json'));
+    syncToDisk(tmp, 'folder');
   } catch (error) {
     rmSync(tmp, { recursive: true, force: true });
     throw error;
@@ -23,6 +29,7 @@ export async function writeCheckpoint(dir: string, state: CheckpointState, adapt
   // A step is written once per run; an old folder of the same step (a rerun) is replaced.
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
+  syncToDisk(dir, 'folder');
   return final;
 }
 

@@ -1,8 +1,23 @@
 #include "gguf_io.h"
+#include <fcntl.h>
+#include <unistd.h>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
 #include "ggml-backend.h"
+
+namespace {
+
+// fsync a file, or a folder (whose entries a rename changed; some filesystems refuse, which is not an error).
+bool sync_to_disk(const std::string & path, bool folder) {
+    const int fd = ::open(path.c_str(), folder ? O_RDONLY : O_RDWR);
+    if (fd < 0) return folder;
+    const bool ok = ::fsync(fd) == 0 || folder;
+    ::close(fd);
+    return ok;
+}
+
+}  // namespace
 
 void write_gguf_atomic(const std::string & path, const std::function<void(gguf_context *)> & set_keys,
                        const std::vector<std::pair<std::string, ggml_tensor *>> & tensors) {
@@ -26,8 +41,15 @@ void write_gguf_atomic(const std::string & path, const std::function<void(gguf_c
         std::remove(tmp.c_str());
         throw std::runtime_error(path + ": could not write (is the folder writable and the disk not full?)");
     }
+    // On disk before the rename, and the rename on disk after it: a power cut leaves the old file or the new one.
+    if (!sync_to_disk(tmp, false)) {
+        std::remove(tmp.c_str());
+        throw std::runtime_error(path + ": could not flush the file to disk (is the disk full or failing?)");
+    }
     if (std::rename(tmp.c_str(), path.c_str()) != 0) {
         std::remove(tmp.c_str());
         throw std::runtime_error(path + ": could not move the finished file into place");
     }
+    const size_t slash = path.find_last_of('/');
+    sync_to_disk(slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash), true);
 }
