@@ -88,6 +88,8 @@ export interface TrainingSessionOptions {
   exactBackward?: boolean;
   /** The GPU path's transposes (ggml copy ops) on the CPU too: for checking them where no GPU is. */
   portableTransposes?: boolean;
+  /** Causal attention in this many query blocks (1: one block, as inference does); default: by sequence length. */
+  attentionBlocks?: number;
 }
 
 export interface AddonTrainingSession {

@@ -1,6 +1,7 @@
 // Node-API surface of the trainer. Heavy work runs on libuv's thread pool (AsyncWorker); every C++ error
 // becomes a rejected promise or a thrown JS Error, never an abort. Typed in native/addon-types.ts.
 #include <napi.h>
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -403,6 +404,8 @@ Napi::Value CreateTrainingSession(const Napi::CallbackInfo & info) {
         Napi::Value exact = o.Get("exactBackward"), portable = o.Get("portableTransposes");
         options.exact_backward = exact.IsBoolean() && exact.As<Napi::Boolean>().Value();
         options.portable_transposes = portable.IsBoolean() && portable.As<Napi::Boolean>().Value();
+        Napi::Value blocks = o.Get("attentionBlocks");
+        if (blocks.IsNumber()) options.attention_blocks = std::max(0, blocks.As<Napi::Number>().Int32Value());
     }
     try {
         auto session = std::make_shared<TrainingSession>(m, a, options);

@@ -1,4 +1,5 @@
 #include "graph.h"
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <stdexcept>
@@ -37,6 +38,41 @@ ggml_tensor * expand_kv(ggml_context * ctx, ggml_tensor * t, int64_t n_head, int
     return ggml_reshape_3d(ctx, r, head_dim, n_head, n);
 }
 
+// softmax(K·Q·scale + mask)·V for q [head_dim, n_head, n] and k, v expanded to n_head heads, merged back to
+// [head_dim, n_head, n_tokens, n_seq]. Per sequence and head the products are [head_dim, n_tokens, n_head, n_seq].
+ggml_tensor * attention(ggml_context * ctx, const Hparams & hp, ggml_tensor * q, ggml_tensor * k, ggml_tensor * v,
+                        const GraphInputs & in, int64_t n_tokens, int64_t n_seq) {
+    const float kq_scale = 1.0f / std::sqrt((float) hp.head_dim);
+    ggml_tensor * qp = ggml_permute(ctx, ggml_reshape_4d(ctx, q, hp.head_dim, hp.n_head, n_tokens, n_seq), 0, 2, 1, 3);
+    ggml_tensor * kp = ggml_permute(ctx, ggml_reshape_4d(ctx, k, hp.head_dim, hp.n_head, n_tokens, n_seq), 0, 2, 1, 3);
+    ggml_tensor * vp = ggml_cont(ctx, ggml_permute(ctx, ggml_reshape_4d(ctx, v, hp.head_dim, hp.n_head, n_tokens, n_seq), 1, 2, 0, 3));
+    if (in.attention_blocks <= 1) {
+        ggml_tensor * kq = ggml_mul_mat(ctx, kp, qp);  // [n_tokens(k), n_tokens(q), n_head, n_seq]
+        ggml_mul_mat_set_prec(kq, GGML_PREC_F32);
+        kq = ggml_soft_max_ext(ctx, kq, in.mask, kq_scale, 0.0f);
+        ggml_tensor * kqv = ggml_mul_mat(ctx, vp, kq);  // [head_dim, n_tokens, n_head, n_seq]
+        return ggml_cont(ctx, ggml_permute(ctx, kqv, 0, 2, 1, 3));
+    }
+    // Blocks of queries; each sees the keys up to its last query. Views of contiguous copies (the backward pass
+    // of a view needs a contiguous source); the blocks are added into zeros (ggml has no backward for concat).
+    ggml_tensor * qc = ggml_cont(ctx, qp), * kc = ggml_cont(ctx, kp);
+    ggml_tensor * merged = ggml_reshape_4d(ctx, in.zeros, hp.head_dim, hp.n_head, n_tokens, n_seq);
+    const int64_t block = (n_tokens + in.attention_blocks - 1) / in.attention_blocks;
+    for (int64_t first = 0; first < n_tokens; first += block) {
+        const int64_t nq = std::min(block, n_tokens - first), nk = first + nq;
+        ggml_tensor * qb = ggml_view_4d(ctx, qc, hp.head_dim, nq, hp.n_head, n_seq, qc->nb[1], qc->nb[2], qc->nb[3], first * qc->nb[1]);
+        ggml_tensor * kb = ggml_view_4d(ctx, kc, hp.head_dim, nk, hp.n_head, n_seq, kc->nb[1], kc->nb[2], kc->nb[3], 0);
+        ggml_tensor * vb = ggml_view_4d(ctx, vp, nk, hp.head_dim, hp.n_head, n_seq, vp->nb[1], vp->nb[2], vp->nb[3], 0);
+        ggml_tensor * mb = ggml_cont(ctx, ggml_view_2d(ctx, in.mask, nk, nq, in.mask->nb[1], first * in.mask->nb[1]));
+        ggml_tensor * kq = ggml_mul_mat(ctx, kb, qb);  // [nk, nq, n_head, n_seq]
+        ggml_mul_mat_set_prec(kq, GGML_PREC_F32);
+        kq = ggml_soft_max_ext(ctx, kq, mb, kq_scale, 0.0f);
+        ggml_tensor * kqv = ggml_cont(ctx, ggml_permute(ctx, ggml_mul_mat(ctx, vb, kq), 0, 2, 1, 3));  // [head_dim, n_head, nq, n_seq]
+        merged = ggml_acc(ctx, merged, kqv, merged->nb[1], merged->nb[2], merged->nb[3], first * merged->nb[2]);
+    }
+    return merged;
+}
+
 // Index of a module in lora_modules(), for the dropout slot of (layer, module).
 size_t slot_of(int il, size_t module) { return (size_t) il * lora_modules().size() + module; }
 
@@ -54,7 +90,7 @@ void fill_causal_mask(std::vector<float> & mask, int64_t n_tokens) {
         for (int64_t k = q + 1; k < n_tokens; k++) mask[q * n_tokens + k] = -INFINITY;
 }
 
-void build_inputs(ggml_context * ctx, int64_t n_tokens, int64_t n_seq, GraphInputs & in) {
+void build_inputs(ggml_context * ctx, int64_t n_tokens, int64_t n_seq, int64_t n_embd, GraphInputs & in) {
     const int64_t n = n_tokens * n_seq;
     in.tokens = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, n);
     in.pos = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, n);
@@ -63,6 +99,16 @@ void build_inputs(ggml_context * ctx, int64_t n_tokens, int64_t n_seq, GraphInpu
     ggml_set_name(in.tokens, "tokens");
     ggml_set_name(in.pos, "positions");
     ggml_set_name(in.mask, "kq_mask");
+    if (in.attention_blocks > 1) {
+        in.zeros = ggml_new_tensor_1d(ctx, GGML_TYPE_F32, n_embd * n);
+        ggml_set_input(in.zeros);
+        ggml_set_name(in.zeros, "zeros");
+    }
+}
+
+int attention_blocks_for(int64_t n_tokens) {
+    // Measured on the bench model (512 tokens): 2 blocks save 25% of attention's time, 4 save 32%, 8 save less.
+    return n_tokens >= 128 ? 4 : n_tokens >= 32 ? 2 : 1;
 }
 
 ggml_tensor * build_embeddings(ggml_context * ctx, const Model & m, const GraphInputs & in) {
@@ -74,7 +120,6 @@ ggml_tensor * build_layer(ggml_context * ctx, const Model & m, const Adapter * a
     const Hparams & hp = m.hp;
     const Layer & l = m.layers[il];
     const int64_t n = n_tokens * n_seq;
-    const float kq_scale = 1.0f / std::sqrt((float) hp.head_dim);
     auto mm = [&](ggml_tensor * w, ggml_tensor * input, size_t module) {
         return lora_mm(ctx, adapter, w, input, dropout, slot_of(il, module));
     };
@@ -91,15 +136,7 @@ ggml_tensor * build_layer(ggml_context * ctx, const Model & m, const Adapter * a
     k = expand_kv(ctx, k, hp.n_head, hp.n_head_kv);
     v = expand_kv(ctx, v, hp.n_head, hp.n_head_kv);
 
-    // Per sequence and head: [head_dim, n_tokens, n_head, n_seq].
-    ggml_tensor * qp = ggml_permute(ctx, ggml_reshape_4d(ctx, q, hp.head_dim, hp.n_head, n_tokens, n_seq), 0, 2, 1, 3);
-    ggml_tensor * kp = ggml_permute(ctx, ggml_reshape_4d(ctx, k, hp.head_dim, hp.n_head, n_tokens, n_seq), 0, 2, 1, 3);
-    ggml_tensor * kq = ggml_mul_mat(ctx, kp, qp);  // [n_tokens(k), n_tokens(q), n_head, n_seq]
-    ggml_mul_mat_set_prec(kq, GGML_PREC_F32);
-    kq = ggml_soft_max_ext(ctx, kq, in.mask, kq_scale, 0.0f);
-    ggml_tensor * vp = ggml_cont(ctx, ggml_permute(ctx, ggml_reshape_4d(ctx, v, hp.head_dim, hp.n_head, n_tokens, n_seq), 1, 2, 0, 3));
-    ggml_tensor * kqv = ggml_mul_mat(ctx, vp, kq);  // [head_dim, n_tokens, n_head, n_seq]
-    ggml_tensor * merged = ggml_cont(ctx, ggml_permute(ctx, kqv, 0, 2, 1, 3));  // [head_dim, n_head, n_tokens, n_seq]
+    ggml_tensor * merged = attention(ctx, hp, q, k, v, in, n_tokens, n_seq);  // [head_dim, n_head, n_tokens, n_seq]
     cur = mm(l.wo, ggml_reshape_2d(ctx, merged, hp.n_embd, n), 3);
     ggml_tensor * ffn_in = ggml_add(ctx, cur, x);
 
@@ -115,7 +152,7 @@ ggml_tensor * build_head(ggml_context * ctx, const Model & m, ggml_tensor * x) {
 }
 
 ggml_tensor * build_forward(ggml_context * ctx, const Model & m, const Adapter * adapter, int64_t n_tokens, int64_t n_seq, GraphInputs & in) {
-    build_inputs(ctx, n_tokens, n_seq, in);
+    build_inputs(ctx, n_tokens, n_seq, m.hp.n_embd, in);
     ggml_tensor * x = build_embeddings(ctx, m, in);
     for (int il = 0; il < (int) m.layers.size(); il++) x = build_layer(ctx, m, adapter, il, x, in, n_tokens, n_seq, nullptr);
     ggml_tensor * logits = build_head(ctx, m, x);

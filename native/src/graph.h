@@ -9,6 +9,13 @@ struct GraphInputs {
     ggml_tensor * tokens = nullptr;  // I32 [n_tokens * n_seq]
     ggml_tensor * pos = nullptr;     // I32 [n_tokens * n_seq], 0..n_tokens-1 per sequence
     ggml_tensor * mask = nullptr;    // F32 [n_tokens, n_tokens], causal: 0 or -inf
+    /**
+     * Causal attention in this many blocks of queries, block b attending keys up to its last query only: the
+     * masked upper blocks are never computed (a third less work at 4 blocks). 1: llama.cpp's exact layout, which
+     * inference keeps for bit-level parity. Set before build_inputs.
+     */
+    int attention_blocks = 1;
+    ggml_tensor * zeros = nullptr;   // F32 [n_embd * n_tokens * n_seq], all 0: what the blocks are added into
 };
 
 /** Enough nodes for a 7B-sized llama with LoRA on every module, forward and backward. */
@@ -23,8 +30,11 @@ struct Dropout {
     std::vector<int64_t> offsets;       // one per (layer, module) in lora_modules() order
 };
 
-/** Creates the graph inputs (tokens, positions, mask) for n_seq sequences of n_tokens. */
-void build_inputs(ggml_context * ctx, int64_t n_tokens, int64_t n_seq, GraphInputs & in);
+/** Creates the graph inputs (tokens, positions, mask, zeros for blocked attention) for n_seq sequences of n_tokens. */
+void build_inputs(ggml_context * ctx, int64_t n_tokens, int64_t n_seq, int64_t n_embd, GraphInputs & in);
+
+/** The attention blocks training uses for sequences of n_tokens: more blocks skip more, but each costs ops. */
+int attention_blocks_for(int64_t n_tokens);
 
 /** Token embeddings [n_embd, n_tokens * n_seq]. */
 ggml_tensor * build_embeddings(ggml_context * ctx, const Model & m, const GraphInputs & in);

@@ -25,6 +25,10 @@ void set_input(ggml_tensor * t, const void * data, size_t bytes) {
     if (t && t->buffer) ggml_backend_tensor_set(t, data, 0, bytes);
 }
 
+void set_zeros(ggml_tensor * t) {
+    if (t && t->buffer) ggml_backend_tensor_memset(t, 0, 0, ggml_nbytes(t));
+}
+
 /** The loss inputs and the summed log-probability of the targets (negative; mean loss = −sum / rows). */
 struct LossNodes {
     ggml_tensor * rows = nullptr;    // I32 [M]: columns of x that predict a target
@@ -132,6 +136,10 @@ size_t TrainingSession::state_bytes() const {
     return bytes;
 }
 
+int TrainingSession::attention_blocks(int64_t n_tokens) const {
+    return options.attention_blocks > 0 ? options.attention_blocks : attention_blocks_for(n_tokens);
+}
+
 TransposeMode TrainingSession::transpose_mode() const {
     return {options.exact_backward, model->backends.on_cpu() && !options.portable_transposes};
 }
@@ -221,7 +229,8 @@ double TrainingSession::run(const TrainBatch & batch, bool train) {
 double TrainingSession::run_full(const TrainBatch & b, bool train, const Dropout * plan, std::vector<float> & pool_host) {
     CtxPtr ctx = graph_context();
     GraphInputs in;
-    build_inputs(ctx.get(), b.n_tokens, b.n_seq, in);
+    in.attention_blocks = attention_blocks(b.n_tokens);
+    build_inputs(ctx.get(), b.n_tokens, b.n_seq, model->hp.n_embd, in);
     Dropout drop;
     if (plan) {
         drop.offsets = plan->offsets;
@@ -254,6 +263,7 @@ double TrainingSession::run_full(const TrainBatch & b, bool train, const Dropout
         set_input(in.tokens, b.tokens.data(), b.tokens.size() * sizeof(int32_t));
         set_input(in.pos, pos.data(), pos.size() * sizeof(int32_t));
         set_input(in.mask, mask.data(), mask.size() * sizeof(float));
+        set_zeros(in.zeros);
         set_input(loss.rows, b.rows.data(), b.rows.size() * sizeof(int32_t));
         set_input(loss.labels, labels.data(), labels.size() * sizeof(float));
         set_input(drop.pool, pool_host.data(), pool_host.size() * sizeof(float));
@@ -289,7 +299,8 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
     auto with_graph = [&](const std::function<void(ggml_context *, GraphInputs &, Dropout &, ggml_cgraph *&, std::vector<ggml_tensor *> &)> & build) {
         CtxPtr ctx = graph_context();
         GraphInputs in;
-        build_inputs(ctx.get(), b.n_tokens, b.n_seq, in);
+        in.attention_blocks = attention_blocks(b.n_tokens);
+        build_inputs(ctx.get(), b.n_tokens, b.n_seq, model->hp.n_embd, in);
         Dropout d;
         if (drop) {
             d.offsets = plan.offsets;
@@ -303,6 +314,7 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
             set_input(in.tokens, b.tokens.data(), b.tokens.size() * sizeof(int32_t));
             set_input(in.pos, pos.data(), pos.size() * sizeof(int32_t));
             set_input(in.mask, mask.data(), mask.size() * sizeof(float));
+            set_zeros(in.zeros);
             set_input(d.pool, pool_host.data(), pool_host.size() * sizeof(float));
             if (extra.size() >= 2) {
                 set_input(extra[0], b.rows.data(), b.rows.size() * sizeof(int32_t));

@@ -16,6 +16,7 @@ struct TrainOptions {
     bool gradient_checkpointing = false;
     bool exact_backward = false;       // quantized weights enter the backward pass in F32, not Q8_0 (slower; for checks)
     bool portable_transposes = false;  // the GPU path's transposes (ggml copy ops) on the CPU too (for checks)
+    int attention_blocks = 0;          // causal attention blocks (graph.h); 0: attention_blocks_for(n_tokens)
 };
 
 /** How the backward pass copies transposed operands (train.cpp: transposed). */
@@ -91,6 +92,7 @@ private:
     };
     void validate(const TrainBatch & batch) const;
     TransposeMode transpose_mode() const;
+    int attention_blocks(int64_t n_tokens) const;
     double run(const TrainBatch & batch, bool train);
     double run_full(const TrainBatch & batch, bool train, const Dropout * dropout, std::vector<float> & pool_host);
     double run_checkpointed(const TrainBatch & batch, const Dropout & plan, std::vector<float> & pool_host);
