@@ -60,7 +60,8 @@ ggml_tensor * attention(ggml_context * ctx, const Hparams & hp, ggml_tensor * q,
     const int64_t block = (n_tokens + in.attention_blocks - 1) / in.attention_blocks;
     for (int64_t first = 0; first < n_tokens; first += block) {
         const int64_t nq = std::min(block, n_tokens - first), nk = first + nq;
-        ggml_tensor * qb = ggml_view_4d(ctx, qc, hp.head_dim, nq, hp.n_head, n_seq, qc->nb[1], qc->nb[2], qc->nb[3], first * qc->nb[1]);
+        // Contiguous: the CPU's blocked matmul kernels take a contiguous right-hand side only.
+        ggml_tensor * qb = ggml_cont(ctx, ggml_view_4d(ctx, qc, hp.head_dim, nq, hp.n_head, n_seq, qc->nb[1], qc->nb[2], qc->nb[3], first * qc->nb[1]));
         ggml_tensor * kb = ggml_view_4d(ctx, kc, hp.head_dim, nk, hp.n_head, n_seq, kc->nb[1], kc->nb[2], kc->nb[3], 0);
         ggml_tensor * vb = ggml_view_4d(ctx, vp, nk, hp.head_dim, hp.n_head, n_seq, vp->nb[1], vp->nb[2], vp->nb[3], 0);
         ggml_tensor * mb = ggml_cont(ctx, ggml_view_2d(ctx, in.mask, nk, nq, in.mask->nb[1], first * in.mask->nb[1]));
