@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include "ggml-alloc.h"
 #include "gguf_io.h"
+#include "cross_entropy.h"
 #include "transpose.h"
 
 namespace {
@@ -14,7 +15,7 @@ namespace {
 struct CtxCloser { void operator()(ggml_context * c) const { ggml_free(c); } };
 using CtxPtr = std::unique_ptr<ggml_context, CtxCloser>;
 
-// Room for a training graph and its rewrite (out_prods_as_mul_mats).
+// Room for a training graph and its rewrite (for_backend).
 CtxPtr graph_context() {
     return CtxPtr(ggml_init({ggml_tensor_overhead() * GRAPH_MAX_NODES + ggml_graph_overhead_custom(GRAPH_MAX_NODES, true) +
                                  ggml_graph_overhead_custom(GRAPH_MAX_NODES, false), nullptr, true}));
@@ -32,7 +33,8 @@ void set_zeros(ggml_tensor * t) {
 /** The loss inputs and the summed log-probability of the targets (negative; mean loss = −sum / rows). */
 struct LossNodes {
     ggml_tensor * rows = nullptr;    // I32 [M]: columns of x that predict a target
-    ggml_tensor * labels = nullptr;  // F32 [n_vocab, M]: one-hot targets
+    ggml_tensor * labels = nullptr;  // F32 [n_vocab, M]: one-hot targets (GPUs; the CPU reads `targets`)
+    ggml_tensor * targets = nullptr; // I32 [M]
     ggml_tensor * mean = nullptr;    // mean cross-entropy over the M rows
     ggml_tensor * sum = nullptr;     // Σ log p(target), for reporting
 };
@@ -44,8 +46,8 @@ LossNodes build_loss(ggml_context * ctx, const Model & m, ggml_tensor * x, int64
     LossNodes out;
     out.rows = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, n_rows);
     out.labels = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, m.hp.n_vocab, n_rows);
-    ggml_set_input(out.rows);
-    ggml_set_input(out.labels);
+    out.targets = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, n_rows);
+    for (ggml_tensor * t : {out.rows, out.labels, out.targets}) ggml_set_input(t);
     ggml_tensor * logits = build_head(ctx, m, ggml_get_rows(ctx, x, out.rows));  // [n_vocab, M]
     out.mean = ggml_cross_entropy_loss(ctx, logits, out.labels);
     out.sum = ggml_scale(ctx, out.mean, -(float) n_rows);
@@ -66,11 +68,13 @@ ggml_tensor * transposed(ggml_context * ctx, ggml_tensor * t, TransposeMode mode
     return transposed_copy(ctx, t, type, mode.on_cpu);
 }
 
-// ggml's autodiff writes both gradients of a MUL_MAT as OUT_PROD, an axpy-style kernel (vectors as short as the
-// LoRA rank, and F32-only on CUDA). This swaps every OUT_PROD(a, b) for the equal MUL_MAT(aᵀ, bᵀ) on contiguous
-// transposed copies, which runs on the blocked matmul kernels; each copy is made right before its one use, so
-// the allocator reuses its memory (one weight's copy alive at a time). Returns the new graph.
-ggml_cgraph * out_prods_as_mul_mats(ggml_context * ctx, ggml_cgraph * graph, TransposeMode mode) {
+// Rewrites a built graph (after autodiff) for the backend, returning the new graph:
+// - ggml's autodiff writes both gradients of a MUL_MAT as OUT_PROD, an axpy-style kernel (vectors as short as the
+//   LoRA rank, and F32-only on CUDA). Every OUT_PROD(a, b) becomes the equal MUL_MAT(aᵀ, bᵀ) on contiguous
+//   transposed copies, which runs on the blocked matmul kernels; each copy is made right before its one use, so
+//   the allocator reuses its memory (one weight's copy alive at a time).
+// - On the CPU, the cross-entropy nodes read the target ids instead of one-hot labels (cross_entropy.h).
+ggml_cgraph * for_backend(ggml_context * ctx, ggml_cgraph * graph, TransposeMode mode, ggml_tensor * targets) {
     ggml_cgraph * out = ggml_new_graph_custom(ctx, GRAPH_MAX_NODES, false);
     for (int i = 0; i < ggml_graph_n_nodes(graph); i++) {
         ggml_tensor * node = ggml_graph_node(graph, i);
@@ -81,9 +85,20 @@ ggml_cgraph * out_prods_as_mul_mats(ggml_context * ctx, ggml_cgraph * graph, Tra
             node->src[1] = b;
             std::memset(node->op_params, 0, sizeof(node->op_params));
         }
-        ggml_build_forward_expand(out, node);  // adds the copies' nodes right before their use
+        if (mode.on_cpu && targets) cross_entropy_on_targets(ctx, node, targets);
+        ggml_build_forward_expand(out, node);  // adds new nodes right before their use
     }
     return out;
+}
+
+// Rows and targets, and the one-hot labels only where the graph still reads them (not on the CPU).
+void set_loss_inputs(const LossNodes & loss, const TrainBatch & b, OneHot & one_hot, int64_t n_vocab) {
+    set_input(loss.rows, b.rows.data(), b.rows.size() * sizeof(int32_t));
+    set_input(loss.targets, b.targets.data(), b.targets.size() * sizeof(int32_t));
+    if (loss.labels && loss.labels->buffer) {
+        const std::vector<float> & labels = one_hot.fill(b.targets, n_vocab);
+        set_input(loss.labels, labels.data(), labels.size() * sizeof(float));
+    }
 }
 
 bool does_no_work(ggml_op op) {
@@ -250,22 +265,20 @@ double TrainingSession::run_full(const TrainBatch & b, bool train, const Dropout
         ggml_build_forward_expand(graph, loss.sum);
         std::vector<ggml_tensor *> accs = grad_accs_for(graph);
         ggml_build_backward_expand(ctx.get(), graph, accs.data());
-        graph = out_prods_as_mul_mats(ctx.get(), graph, transpose_mode());
     } else {
         ggml_build_forward_expand(graph, loss.sum);
     }
+    graph = for_backend(ctx.get(), graph, transpose_mode(), loss.targets);
     std::vector<int32_t> pos;
     std::vector<float> mask;
     fill_positions(pos, b.n_tokens, b.n_seq);
     fill_causal_mask(mask, b.n_tokens);
-    const std::vector<float> & labels = one_hot_.fill(b.targets, model->hp.n_vocab);
     compute(graph, [&]() {
         set_input(in.tokens, b.tokens.data(), b.tokens.size() * sizeof(int32_t));
         set_input(in.pos, pos.data(), pos.size() * sizeof(int32_t));
         set_input(in.mask, mask.data(), mask.size() * sizeof(float));
         set_zeros(in.zeros);
-        set_input(loss.rows, b.rows.data(), b.rows.size() * sizeof(int32_t));
-        set_input(loss.labels, labels.data(), labels.size() * sizeof(float));
+        set_loss_inputs(loss, b, one_hot_, model->hp.n_vocab);
         set_input(drop.pool, pool_host.data(), pool_host.size() * sizeof(float));
     });
     float sum = 0;
@@ -291,12 +304,11 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
     std::vector<float> mask;
     fill_positions(pos, b.n_tokens, b.n_seq);
     fill_causal_mask(mask, b.n_tokens);
-    const std::vector<float> & labels = one_hot_.fill(b.targets, model->hp.n_vocab);
     const bool drop = !plan.offsets.empty();
     size_t peak = 0;
     float sum = 0;
 
-    auto with_graph = [&](const std::function<void(ggml_context *, GraphInputs &, Dropout &, ggml_cgraph *&, std::vector<ggml_tensor *> &)> & build) {
+    auto with_graph = [&](const std::function<void(ggml_context *, GraphInputs &, Dropout &, ggml_cgraph *&, LossNodes &)> & build) {
         CtxPtr ctx = graph_context();
         GraphInputs in;
         in.attention_blocks = attention_blocks(b.n_tokens);
@@ -308,27 +320,25 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
             ggml_set_input(d.pool);
         }
         ggml_cgraph * graph = nullptr;
-        std::vector<ggml_tensor *> extra;  // [loss rows, loss labels, loss sum] when the builder adds the loss
-        build(ctx.get(), in, d, graph, extra);
+        LossNodes loss;  // filled by the builder that adds the loss
+        build(ctx.get(), in, d, graph, loss);
+        graph = for_backend(ctx.get(), graph, transpose_mode(), loss.targets);
         compute(graph, [&]() {
             set_input(in.tokens, b.tokens.data(), b.tokens.size() * sizeof(int32_t));
             set_input(in.pos, pos.data(), pos.size() * sizeof(int32_t));
             set_input(in.mask, mask.data(), mask.size() * sizeof(float));
             set_zeros(in.zeros);
             set_input(d.pool, pool_host.data(), pool_host.size() * sizeof(float));
-            if (extra.size() >= 2) {
-                set_input(extra[0], b.rows.data(), b.rows.size() * sizeof(int32_t));
-                set_input(extra[1], labels.data(), labels.size() * sizeof(float));
-            }
+            set_loss_inputs(loss, b, one_hot_, model->hp.n_vocab);
         });
         // The graph's tensors die with its context: read the loss before leaving.
-        if (extra.size() == 3) ggml_backend_tensor_get(extra[2], &sum, 0, sizeof(float));
+        if (loss.sum) ggml_backend_tensor_get(loss.sum, &sum, 0, sizeof(float));
         peak = std::max(peak, compute_bytes_);
         compute_bytes_ = 0;
     };
 
     // 1. Forward, storing each layer's input.
-    with_graph([&](ggml_context * ctx, GraphInputs & in, Dropout & d, ggml_cgraph *& graph, std::vector<ggml_tensor *> &) {
+    with_graph([&](ggml_context * ctx, GraphInputs & in, Dropout & d, ggml_cgraph *& graph, LossNodes &) {
         graph = ggml_new_graph_custom(ctx, GRAPH_MAX_NODES, false);
         ggml_tensor * x = build_embeddings(ctx, *model, in);
         ggml_build_forward_expand(graph, ggml_cpy(ctx, x, xs[0]));
@@ -339,9 +349,9 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
     });
 
     // 2. The head: loss and its gradient with respect to the last layer's output.
-    with_graph([&](ggml_context * ctx, GraphInputs &, Dropout &, ggml_cgraph *& graph, std::vector<ggml_tensor *> & extra) {
+    with_graph([&](ggml_context * ctx, GraphInputs &, Dropout &, ggml_cgraph *& graph, LossNodes & loss) {
         ggml_set_param(xs[L]);
-        LossNodes loss = build_loss(ctx, *model, xs[L], (int64_t) b.rows.size());
+        loss = build_loss(ctx, *model, xs[L], (int64_t) b.rows.size());
         ggml_tensor * scaled = ggml_scale(ctx, loss.mean, b.weight);
         ggml_set_loss(scaled);
         graph = ggml_new_graph_custom(ctx, GRAPH_MAX_NODES, true);
@@ -350,8 +360,6 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
         std::vector<ggml_tensor *> accs = grad_accs_for(graph);
         ggml_build_backward_expand(ctx, graph, accs.data());
         ggml_build_forward_expand(graph, ggml_cpy(ctx, ggml_graph_get_grad(graph, xs[L]), g[0]));
-        graph = out_prods_as_mul_mats(ctx, graph, transpose_mode());
-        extra = {loss.rows, loss.labels, loss.sum};
     });
 
     // 3. Layers from the top: recompute, then backward with the incoming gradient.
@@ -362,7 +370,7 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
         if (il == 0 && !has_lora) break;
         ggml_tensor * g_in = g[(L - 1 - il) % 2];
         ggml_tensor * g_out = g[(L - il) % 2];
-        with_graph([&](ggml_context * ctx, GraphInputs & in, Dropout & d, ggml_cgraph *& graph, std::vector<ggml_tensor *> & extra) {
+        with_graph([&](ggml_context * ctx, GraphInputs & in, Dropout & d, ggml_cgraph *& graph, LossNodes &) {
             if (il > 0) ggml_set_param(xs[il]);
             ggml_tensor * y = build_layer(ctx, *model, adapter.get(), il, xs[il], in, b.n_tokens, b.n_seq, drop ? &d : nullptr);
             ggml_tensor * dot = ggml_sum(ctx, ggml_mul(ctx, y, g_in));
@@ -372,7 +380,6 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
             std::vector<ggml_tensor *> accs = grad_accs_for(graph);
             ggml_build_backward_expand(ctx, graph, accs.data());
             if (il > 0) ggml_build_forward_expand(graph, ggml_cpy(ctx, ggml_graph_get_grad(graph, xs[il]), g_out));
-            graph = out_prods_as_mul_mats(ctx, graph, transpose_mode());
         });
     }
     compute_bytes_ = peak + keep_bytes;
