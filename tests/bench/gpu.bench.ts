@@ -3,9 +3,10 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import { Trainer } from '../../native/index';
+import { FIXTURES, fixtureFolder } from '../helpers/fixtures';
 import type { TensorType } from '../helpers/gguf/format';
 import { makeTempDir } from '../helpers/tempDir';
-import { writeTinyModel } from '../helpers/tinyModel';
+import { gaussian, writeTinyModel } from '../helpers/tinyModel';
 import type { TinyModelSpec } from '../helpers/tinyModel';
 import type { BenchSuite } from './figures';
 import { measurePromptEval, measureTraining } from './measure';
@@ -20,26 +21,94 @@ const SHAPES: Record<string, Omit<TinyModelSpec, 'type'>> = {
   // For checking this suite's code path on a machine without a GPU: ARCHITECT_GPU_SHAPES=tiny.
   tiny: { nEmbd: 256, nLayer: 2, nHead: 4, nHeadKv: 2, nFf: 512, contextLength: 1024 },
 };
-const TYPES: TensorType[] = ['f16', 'q4_0'];
+const TYPES = ['f16', 'q4_0'];
+
+/** A batch of two padded sequences with the loss on some positions only (as tests/unit/trainer-train's). */
+const CHECK_BATCH = {
+  nSeq: 2,
+  nTokens: 8,
+  tokens: Int32Array.from([1, 450, 4996, 17354, 1701, 29916, 432, 17204, 975, 278, 17366, 11203, 29889, 2, 0, 0]),
+  rows: Int32Array.from([3, 4, 5, 6, 11, 12]),
+  targets: Int32Array.from([1701, 29916, 432, 17204, 29889, 2]),
+  weight: 1,
+  dropoutSeed: 0,
+};
+
+function relativeError(actual: Float32Array, expected: Float32Array): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff += (actual[i]! - expected[i]!) ** 2;
+    norm += expected[i]! ** 2;
+  }
+  return Math.sqrt(diff / norm);
+}
 
 /**
- * `npm run bench gpu`: training on the GPU on 1B- and 7B-shaped llamas (F16 and Q4_0), with and without
- * gradient checkpointing: tokens/s, peak memory, the ratio to node-llama-cpp's prompt evaluation, and
- * which ops the scheduler left on the CPU. Needs a GPU unless ARCHITECT_GPU_SHAPES=tiny.
+ * The GPU's loss and LoRA gradients on each fixture type against the CPU's exact (all-F32) backward of the
+ * same model: the CPU's own fast path is within 1% (F16) and 3% (quantized) of it (tests/unit/trainer-train).
+ */
+async function checkGradients(trainer: Trainer, device: 'gpu' | 'cpu', record: Parameters<BenchSuite['run']>[0]) {
+  const fixtures = fixtureFolder((t, d, r) => trainer.quantize(t, d, r));
+  try {
+    for (const type of Object.keys(FIXTURES) as TensorType[]) {
+      const { path } = fixtures.model(type, FIXTURES[type]);
+      const run = async (on: 'gpu' | 'cpu', exactBackward: boolean, gradientCheckpointing: boolean) => {
+        const model = await trainer.loadModel(path, { threads: 1, device: on });
+        const adapter = model.createAdapter({ rank: 4, alpha: 8, targets: ['attn_q', 'attn_v', 'ffn_down'] });
+        const random = gaussian(5);
+        for (const name of adapter.tensorNames().filter((n) => n.endsWith('lora_b'))) {
+          adapter.setTensor(name, Float32Array.from(adapter.getTensor(name), () => 0.1 * random()));
+        }
+        const session = model.createTrainingSession(adapter, { exactBackward, gradientCheckpointing });
+        try {
+          const loss = await session.accumulate(CHECK_BATCH);
+          const parts = adapter.tensorNames().map((name) => session.gradient(name));
+          const grads = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+          parts.reduce((offset, p) => (grads.set(p, offset), offset + p.length), 0);
+          return { loss, grads, device: model.info.device };
+        } finally {
+          session.dispose();
+          adapter.dispose();
+          model.dispose();
+        }
+      };
+      const exact = await run('cpu', true, false);
+      for (const gradientCheckpointing of [false, true]) {
+        const gpu = await run(device, false, gradientCheckpointing);
+        const name = `gpu.check.${type}${gradientCheckpointing ? '.checkpointing' : ''}`;
+        record({ name: `${name}.gradient_error`, value: relativeError(gpu.grads, exact.grads), unit: 'rel L2', note: `${gpu.device} vs CPU exact backward` });
+        record({ name: `${name}.loss_error`, value: Math.abs(gpu.loss - exact.loss) / exact.loss, unit: 'rel', note: `loss ${gpu.loss.toFixed(5)}` });
+      }
+    }
+  } finally {
+    fixtures.remove();
+  }
+}
+
+/**
+ * `npm run bench gpu`: the GPU's gradients on the fixture models against the CPU's, then training on the GPU
+ * on 1B- and 7B-shaped llamas (F16 and Q4_0), with and without gradient checkpointing: tokens/s, peak memory,
+ * the ratio to node-llama-cpp's prompt evaluation, and which ops the scheduler left on the CPU. Needs a GPU
+ * unless ARCHITECT_GPU_SHAPES=tiny. ARCHITECT_GPU_SHAPES and ARCHITECT_GPU_TYPES (comma lists, may be empty)
+ * and ARCHITECT_GPU_CHECK=0 pick parts, so that a short GPU lease can run each in a process of its own.
  */
 export const gpuSuite: BenchSuite = {
   name: 'gpu',
   async run(record) {
-    const shapes = (process.env.ARCHITECT_GPU_SHAPES ?? '1b,7b').split(',');
+    const list = (value: string | undefined, fallback: string[]) => (value === undefined ? fallback : value.split(',').filter(Boolean));
+    const shapes = list(process.env.ARCHITECT_GPU_SHAPES, ['1b', '7b']);
+    const types = list(process.env.ARCHITECT_GPU_TYPES, TYPES) as TensorType[];
     const llama = await getLlama({ gpu: 'auto', build: 'never', logLevel: LlamaLogLevel.error });
     const trainer = Trainer.forLlama(llama);
     const device = shapes.includes('tiny') ? 'auto' : 'gpu';
+    if (process.env.ARCHITECT_GPU_CHECK !== '0') await checkGradients(trainer, llama.gpu ? 'gpu' : 'cpu', record);
     const threads = availableParallelism();
     const dir = makeTempDir('architect-gpu-bench-');
     const tokens = benchTokens(13);
     try {
       for (const shape of shapes) {
-        for (const type of TYPES) {
+        for (const type of types) {
           const spec = SHAPES[shape];
           if (!spec) throw new Error(`unknown shape '${shape}' (known: ${Object.keys(SHAPES).join(', ')})`);
           const path = join(dir.path, `${shape}-${type}.gguf`);
