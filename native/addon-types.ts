@@ -84,10 +84,10 @@ export interface AddonMemory {
 export interface TrainingSessionOptions {
   dropout: number;
   gradientCheckpointing: boolean;
-  /** Quantized weights enter the backward pass in F32 instead of Q8_0: slower, for checking the Q8_0 one. */
+  /** Frozen weights enter the CPU's backward pass in F32 instead of BF16 / Q8_0: slower, for checking those. */
   exactBackward?: boolean;
-  /** The GPU path's transposes (ggml copy ops) on the CPU too: for checking them where no GPU is. */
-  portableTransposes?: boolean;
+  /** The GPU path on the CPU (ggml's copy ops, F32 copies, ggml's cross-entropy on labels the graph builds): for checking it where no GPU is. */
+  gpuPath?: boolean;
   /** Causal attention in this many query blocks (1: one block, as inference does); default: by sequence length. */
   attentionBlocks?: number;
 }

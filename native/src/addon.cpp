@@ -401,9 +401,9 @@ Napi::Value CreateTrainingSession(const Napi::CallbackInfo & info) {
         options.dropout = (float) number_field(env, o, "dropout", 0.0);
         Napi::Value gc = o.Get("gradientCheckpointing");
         options.gradient_checkpointing = gc.IsBoolean() && gc.As<Napi::Boolean>().Value();
-        Napi::Value exact = o.Get("exactBackward"), portable = o.Get("portableTransposes");
+        Napi::Value exact = o.Get("exactBackward"), gpu = o.Get("gpuPath");
         options.exact_backward = exact.IsBoolean() && exact.As<Napi::Boolean>().Value();
-        options.portable_transposes = portable.IsBoolean() && portable.As<Napi::Boolean>().Value();
+        options.gpu_path = gpu.IsBoolean() && gpu.As<Napi::Boolean>().Value();
         Napi::Value blocks = o.Get("attentionBlocks");
         if (blocks.IsNumber()) options.attention_blocks = std::max(0, blocks.As<Napi::Number>().Int32Value());
     }

@@ -32,39 +32,55 @@ void set_zeros(ggml_tensor * t) {
 
 /** The loss inputs and the summed log-probability of the targets (negative; mean loss = −sum / rows). */
 struct LossNodes {
-    ggml_tensor * rows = nullptr;    // I32 [M]: columns of x that predict a target
-    ggml_tensor * labels = nullptr;  // F32 [n_vocab, M]: one-hot targets (GPUs; the CPU reads `targets`)
-    ggml_tensor * targets = nullptr; // I32 [M]
-    ggml_tensor * mean = nullptr;    // mean cross-entropy over the M rows
-    ggml_tensor * sum = nullptr;     // Σ log p(target), for reporting
+    ggml_tensor * rows = nullptr;     // I32 [M]: columns of x that predict a target
+    ggml_tensor * targets = nullptr;  // I32 [M]
+    ggml_tensor * one_index = nullptr;  // I64 [M]: i·n_vocab + target i, where the one-hot labels' ones go (GPUs)
+    ggml_tensor * mean = nullptr;     // mean cross-entropy over the M rows
+    ggml_tensor * sum = nullptr;      // Σ log p(target), for reporting
 };
 
 // Only the M target rows go through the output projection: prompt and padding cost nothing and add nothing.
 // ggml's fused cross-entropy (the op ggml-opt trains with) rather than softmax → log, whose CPU backward
-// gave wrong gradients here (checked against finite differences).
-LossNodes build_loss(ggml_context * ctx, const Model & m, ggml_tensor * x, int64_t n_rows) {
+// gave wrong gradients here (checked against finite differences). It takes one-hot labels [n_vocab, M]: on the
+// CPU its nodes are swapped for ops on the target ids (for_backend), so the labels are a bare placeholder; on
+// GPUs the graph makes them in place (zeros, then M ones): built on the host, their upload cost a third of a 1B
+// model's forward pass on an H200.
+LossNodes build_loss(ggml_context * ctx, const Model & m, ggml_tensor * x, int64_t n_rows, bool on_cpu) {
     LossNodes out;
     out.rows = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, n_rows);
-    out.labels = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, m.hp.n_vocab, n_rows);
     out.targets = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, n_rows);
-    for (ggml_tensor * t : {out.rows, out.labels, out.targets}) ggml_set_input(t);
+    for (ggml_tensor * t : {out.rows, out.targets}) ggml_set_input(t);
+    ggml_tensor * labels = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, m.hp.n_vocab, n_rows);
+    if (!on_cpu) {
+        out.one_index = ggml_new_tensor_1d(ctx, GGML_TYPE_I64, n_rows);
+        ggml_set_input(out.one_index);
+        // [1, n0·n1] of `value`, made by ops from nothing (the scheduler places ops; bare leaves it cannot, and
+        // inputs go to the CPU). ARANGE counts in floats: n0 (a vocabulary or row count) stays exact.
+        auto filled = [&](int64_t n0, int64_t n1, float value) {
+            ggml_tensor * row = ggml_reshape_2d(ctx, ggml_arange(ctx, 0.0f, (float) n0, 1.0f), n0, 1);
+            return ggml_reshape_2d(ctx, ggml_fill_inplace(ctx, ggml_repeat_4d(ctx, row, n0, n1, 1, 1), value), 1, n0 * n1);
+        };
+        ggml_tensor * ones = ggml_set_rows(ctx, filled(m.hp.n_vocab, n_rows, 0.0f), filled(n_rows, 1, 1.0f), out.one_index);
+        labels = ggml_reshape_2d(ctx, ones, m.hp.n_vocab, n_rows);
+    }
     ggml_tensor * logits = build_head(ctx, m, ggml_get_rows(ctx, x, out.rows));  // [n_vocab, M]
-    out.mean = ggml_cross_entropy_loss(ctx, logits, out.labels);
+    out.mean = ggml_cross_entropy_loss(ctx, logits, labels);
     out.sum = ggml_scale(ctx, out.mean, -(float) n_rows);
     ggml_set_output(out.sum);
     return out;
 }
 
 // t transposed (dims 0 and 1) as a contiguous tensor for MUL_MAT: a transpose view's source as is, anything else
-// copied. Activations stay F32. A frozen weight takes the fastest type that keeps the gradient close (tested):
-// Q8_0 for quantized weights (the CPU's int8 kernels; the gradient it multiplies is rounded to Q8_0 blocks too, as
-// llama.cpp does with activations), BF16 for F16 ones (F32's range, so small gradients do not flush to zero as
-// in F16; native on newer CPUs and tensor cores). F32 weights, and exact mode, stay F32.
+// copied. Activations stay F32. On the CPU a frozen weight takes the fastest type that keeps the gradient close
+// (tested): Q8_0 for quantized weights (the CPU's int8 kernels; the gradient it multiplies is rounded to Q8_0
+// blocks too, as llama.cpp does with activations), BF16 for F16 ones (F32's range, so small gradients do not
+// flush to zero as in F16). F32 weights, exact mode and GPUs take F32: on an H200, F32 copies made a 1B model's
+// backward faster than BF16 (F16 base) or Q8_0 (Q4_0 base) ones did.
 ggml_tensor * transposed(ggml_context * ctx, ggml_tensor * t, TransposeMode mode) {
     if (t->op == GGML_OP_TRANSPOSE && ggml_is_contiguous(t->src[0])) return t->src[0];
     ggml_type type = GGML_TYPE_F32;
-    if (!mode.exact && ggml_is_quantized(t->type)) type = GGML_TYPE_Q8_0;
-    if (!mode.exact && (t->type == GGML_TYPE_F16 || t->type == GGML_TYPE_BF16)) type = GGML_TYPE_BF16;
+    if (mode.on_cpu && !mode.exact && ggml_is_quantized(t->type)) type = GGML_TYPE_Q8_0;
+    if (mode.on_cpu && !mode.exact && (t->type == GGML_TYPE_F16 || t->type == GGML_TYPE_BF16)) type = GGML_TYPE_BF16;
     return transposed_copy(ctx, t, type, mode.on_cpu);
 }
 
@@ -91,13 +107,13 @@ ggml_cgraph * for_backend(ggml_context * ctx, ggml_cgraph * graph, TransposeMode
     return out;
 }
 
-// Rows and targets, and the one-hot labels only where the graph still reads them (not on the CPU).
-void set_loss_inputs(const LossNodes & loss, const TrainBatch & b, OneHot & one_hot, int64_t n_vocab) {
+void set_loss_inputs(const LossNodes & loss, const TrainBatch & b, int64_t n_vocab) {
     set_input(loss.rows, b.rows.data(), b.rows.size() * sizeof(int32_t));
     set_input(loss.targets, b.targets.data(), b.targets.size() * sizeof(int32_t));
-    if (loss.labels && loss.labels->buffer) {
-        const std::vector<float> & labels = one_hot.fill(b.targets, n_vocab);
-        set_input(loss.labels, labels.data(), labels.size() * sizeof(float));
+    if (loss.one_index && loss.one_index->buffer) {
+        std::vector<int64_t> index(b.targets.size());
+        for (size_t i = 0; i < index.size(); i++) index[i] = (int64_t) i * n_vocab + b.targets[i];
+        set_input(loss.one_index, index.data(), index.size() * sizeof(int64_t));
     }
 }
 
@@ -106,15 +122,6 @@ bool does_no_work(ggml_op op) {
 }
 
 }  // namespace
-
-const std::vector<float> & OneHot::fill(const std::vector<int32_t> & targets, int64_t n_vocab) {
-    for (size_t i : ones_) if (i < data_.size()) data_[i] = 0.0f;
-    ones_.clear();
-    data_.resize(targets.size() * n_vocab, 0.0f);
-    for (size_t i = 0; i < targets.size(); i++) ones_.push_back(i * n_vocab + targets[i]);
-    for (size_t i : ones_) data_[i] = 1.0f;
-    return data_;
-}
 
 TrainingSession::TrainingSession(std::shared_ptr<Model> m, std::shared_ptr<Adapter> a, const TrainOptions & o)
     : model(std::move(m)), adapter(std::move(a)), options(o) {
@@ -151,12 +158,15 @@ size_t TrainingSession::state_bytes() const {
     return bytes;
 }
 
+// Blocks pay on the CPU; on an H200 four blocks made a 1B model's forward pass 1.5× slower than one (more,
+// smaller kernels), so GPUs take one.
 int TrainingSession::attention_blocks(int64_t n_tokens) const {
-    return options.attention_blocks > 0 ? options.attention_blocks : attention_blocks_for(n_tokens);
+    if (options.attention_blocks > 0) return options.attention_blocks;
+    return model->backends.on_cpu() ? attention_blocks_for(n_tokens) : 1;
 }
 
 TransposeMode TrainingSession::transpose_mode() const {
-    return {options.exact_backward, model->backends.on_cpu() && !options.portable_transposes};
+    return {options.exact_backward, model->backends.on_cpu() && !options.gpu_path};
 }
 
 void TrainingSession::validate(const TrainBatch & b) const {
@@ -256,7 +266,7 @@ double TrainingSession::run_full(const TrainBatch & b, bool train, const Dropout
     for (int il = 0; il < (int) model->layers.size(); il++) {
         x = build_layer(ctx.get(), *model, adapter.get(), il, x, in, b.n_tokens, b.n_seq, plan ? &drop : nullptr);
     }
-    LossNodes loss = build_loss(ctx.get(), *model, x, (int64_t) b.rows.size());
+    LossNodes loss = build_loss(ctx.get(), *model, x, (int64_t) b.rows.size(), transpose_mode().on_cpu);
     ggml_cgraph * graph = ggml_new_graph_custom(ctx.get(), GRAPH_MAX_NODES, train);
     if (train) {
         ggml_tensor * scaled = ggml_scale(ctx.get(), loss.mean, b.weight);
@@ -278,7 +288,7 @@ double TrainingSession::run_full(const TrainBatch & b, bool train, const Dropout
         set_input(in.pos, pos.data(), pos.size() * sizeof(int32_t));
         set_input(in.mask, mask.data(), mask.size() * sizeof(float));
         set_zeros(in.zeros);
-        set_loss_inputs(loss, b, one_hot_, model->hp.n_vocab);
+        set_loss_inputs(loss, b, model->hp.n_vocab);
         set_input(drop.pool, pool_host.data(), pool_host.size() * sizeof(float));
     });
     float sum = 0;
@@ -329,7 +339,7 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
             set_input(in.mask, mask.data(), mask.size() * sizeof(float));
             set_zeros(in.zeros);
             set_input(d.pool, pool_host.data(), pool_host.size() * sizeof(float));
-            set_loss_inputs(loss, b, one_hot_, model->hp.n_vocab);
+            set_loss_inputs(loss, b, model->hp.n_vocab);
         });
         // The graph's tensors die with its context: read the loss before leaving.
         if (loss.sum) ggml_backend_tensor_get(loss.sum, &sum, 0, sizeof(float));
@@ -351,7 +361,7 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
     // 2. The head: loss and its gradient with respect to the last layer's output.
     with_graph([&](ggml_context * ctx, GraphInputs &, Dropout &, ggml_cgraph *& graph, LossNodes & loss) {
         ggml_set_param(xs[L]);
-        loss = build_loss(ctx, *model, xs[L], (int64_t) b.rows.size());
+        loss = build_loss(ctx, *model, xs[L], (int64_t) b.rows.size(), transpose_mode().on_cpu);
         ggml_tensor * scaled = ggml_scale(ctx, loss.mean, b.weight);
         ggml_set_loss(scaled);
         graph = ggml_new_graph_custom(ctx, GRAPH_MAX_NODES, true);

@@ -14,15 +14,15 @@
 struct TrainOptions {
     float dropout = 0.0f;              // LoRA dropout probability, 0 ≤ p < 1
     bool gradient_checkpointing = false;
-    bool exact_backward = false;       // quantized weights enter the backward pass in F32, not Q8_0 (slower; for checks)
-    bool portable_transposes = false;  // the GPU path's transposes (ggml copy ops) on the CPU too (for checks)
+    bool exact_backward = false;       // frozen weights enter the CPU's backward pass in F32, not BF16 / Q8_0 (checks)
+    bool gpu_path = false;             // the GPU path's ops on the CPU too (for checks)
     int attention_blocks = 0;          // causal attention blocks (graph.h); 0: attention_blocks_for(n_tokens)
 };
 
 /** How the backward pass copies transposed operands (train.cpp: transposed). */
 struct TransposeMode {
-    bool exact = false;   // quantized weights to F32 rather than Q8_0
-    bool on_cpu = true;   // the tiled CPU op rather than ggml's copy ops
+    bool exact = false;   // frozen weights' copies in F32 rather than BF16 / Q8_0
+    bool on_cpu = true;   // CPU ops (tiled copies, cross-entropy on target ids) rather than ggml's, which GPUs run
 };
 
 /** n_seq sequences of n_tokens (padded); the loss is over `rows`: flat positions s*n_tokens+t predicting `targets`. */
@@ -43,15 +43,6 @@ struct StepOptions {
 struct StepResult {
     double grad_norm = 0;
     bool clipped = false;
-};
-
-/** One-hot targets F32 [n_vocab, M], in a buffer kept between batches: only the previous ones are cleared. */
-class OneHot {
-public:
-    const std::vector<float> & fill(const std::vector<int32_t> & targets, int64_t n_vocab);
-private:
-    std::vector<float> data_;
-    std::vector<size_t> ones_;
 };
 
 class TrainingSession {
@@ -100,7 +91,6 @@ private:
     std::vector<ggml_tensor *> grad_accs_for(ggml_cgraph * graph) const;
 
     std::vector<Param> params_;
-    OneHot one_hot_;
     ggml_context * ctx_ = nullptr;
     ggml_tensor * loss_one_ = nullptr;
     ggml_backend_buffer_t grad_buffer_ = nullptr;  // gradients, AdamW moments, loss_one_
