@@ -6,7 +6,8 @@ import { Trainer } from '../../native/index';
 import { FIXTURES, fixtureFolder } from '../helpers/fixtures';
 import type { TensorType } from '../helpers/gguf/format';
 import { makeTempDir } from '../helpers/tempDir';
-import { gaussian, writeTinyModel } from '../helpers/tinyModel';
+import { writeTinyModel } from '../helpers/tinyModel';
+import { GRADIENT_BATCH, loraGradients, relativeError } from '../helpers/training';
 import type { TinyModelSpec } from '../helpers/tinyModel';
 import type { BenchSuite } from './figures';
 import { measurePromptEval, measureTraining } from './measure';
@@ -23,27 +24,6 @@ const SHAPES: Record<string, Omit<TinyModelSpec, 'type'>> = {
 };
 const TYPES = ['f16', 'q4_0'];
 
-/** A batch of two padded sequences with the loss on some positions only (as tests/unit/trainer-train's). */
-const CHECK_BATCH = {
-  nSeq: 2,
-  nTokens: 8,
-  tokens: Int32Array.from([1, 450, 4996, 17354, 1701, 29916, 432, 17204, 975, 278, 17366, 11203, 29889, 2, 0, 0]),
-  rows: Int32Array.from([3, 4, 5, 6, 11, 12]),
-  targets: Int32Array.from([1701, 29916, 432, 17204, 29889, 2]),
-  weight: 1,
-  dropoutSeed: 0,
-};
-
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i]! - expected[i]!) ** 2;
-    norm += expected[i]! ** 2;
-  }
-  return Math.sqrt(diff / norm);
-}
-
 /**
  * The GPU's loss and LoRA gradients on each fixture type against the CPU's exact (all-F32) backward of the
  * same model: the CPU's own fast path is within 1% (F16) and 3% (quantized) of it (tests/unit/trainer-train).
@@ -53,31 +33,13 @@ async function checkGradients(trainer: Trainer, device: 'gpu' | 'cpu', record: P
   try {
     for (const type of Object.keys(FIXTURES) as TensorType[]) {
       const { path } = fixtures.model(type, FIXTURES[type]);
-      const run = async (on: 'gpu' | 'cpu', exactBackward: boolean, gradientCheckpointing: boolean) => {
-        const model = await trainer.loadModel(path, { threads: 1, device: on });
-        const adapter = model.createAdapter({ rank: 4, alpha: 8, targets: ['attn_q', 'attn_v', 'ffn_down'] });
-        const random = gaussian(5);
-        for (const name of adapter.tensorNames().filter((n) => n.endsWith('lora_b'))) {
-          adapter.setTensor(name, Float32Array.from(adapter.getTensor(name), () => 0.1 * random()));
-        }
-        const session = model.createTrainingSession(adapter, { exactBackward, gradientCheckpointing });
-        try {
-          const loss = await session.accumulate(CHECK_BATCH);
-          const parts = adapter.tensorNames().map((name) => session.gradient(name));
-          const grads = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-          parts.reduce((offset, p) => (grads.set(p, offset), offset + p.length), 0);
-          return { loss, grads, device: model.info.device };
-        } finally {
-          session.dispose();
-          adapter.dispose();
-          model.dispose();
-        }
-      };
+      const run = (on: 'gpu' | 'cpu', exactBackward: boolean, gradientCheckpointing: boolean) =>
+        loraGradients(trainer, path, { exactBackward, gradientCheckpointing }, GRADIENT_BATCH, { threads: 1, device: on });
       const exact = await run('cpu', true, false);
       for (const gradientCheckpointing of [false, true]) {
         const gpu = await run(device, false, gradientCheckpointing);
         const name = `gpu.check.${type}${gradientCheckpointing ? '.checkpointing' : ''}`;
-        record({ name: `${name}.gradient_error`, value: relativeError(gpu.grads, exact.grads), unit: 'rel L2', note: `${gpu.device} vs CPU exact backward` });
+        record({ name: `${name}.gradient_error`, value: relativeError(gpu.gradients, exact.gradients), unit: 'rel L2', note: `${gpu.device} vs CPU exact backward` });
         record({ name: `${name}.loss_error`, value: Math.abs(gpu.loss - exact.loss) / exact.loss, unit: 'rel', note: `loss ${gpu.loss.toFixed(5)}` });
       }
     }

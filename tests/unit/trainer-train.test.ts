@@ -4,7 +4,7 @@ import { LlamaChatSession } from 'node-llama-cpp';
 import type { Llama } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Trainer } from '../../native/index';
-import type { LoraModule, TrainerModel } from '../../native/index';
+import type { TrainerModel } from '../../native/index';
 import { buildBatch, finetune } from '../../electron/trainer/engine';
 import { ExampleRenderer } from '../../electron/trainer/render';
 import { SYSTEM_PROMPT } from '../../shared/training/config';
@@ -13,7 +13,8 @@ import type { TensorType } from '../helpers/gguf/format';
 import type { TinyModelSpec } from '../helpers/tinyModel';
 import { testLlama } from '../helpers/llamaReference';
 import { gaussian, writeTinyAdapter } from '../helpers/tinyModel';
-import { adapterTensors, MEMORISE, maxTensorDiff, tinyConfig } from '../helpers/training';
+import { adapterTensors, GRADIENT_BATCH, gradientSetUp, loraGradients, MEMORISE, maxTensorDiff, relativeError, tinyConfig } from '../helpers/training';
+import type { GradientBatch } from '../helpers/training';
 
 let llama: Llama;
 let trainer: Trainer;
@@ -97,57 +98,19 @@ describe('loss masking', () => {
 });
 
 describe('gradients', () => {
-  const batch = {
-    nSeq: 2,
-    nTokens: 8,
-    tokens: Int32Array.from([1, 450, 4996, 17354, 1701, 29916, 432, 17204, 975, 278, 17366, 11203, 29889, 2, 0, 0]),
-    rows: Int32Array.from([3, 4, 5, 6, 11, 12]),
-    targets: Int32Array.from([1701, 29916, 432, 17204, 29889, 2]),
-    weight: 1,
-    dropoutSeed: 0,
-  };
-  const targets: LoraModule[] = ['attn_q', 'attn_v', 'ffn_down'];
-
-  /** A model and an adapter whose B tensors are not zero, so that every LoRA tensor has a gradient. */
-  async function setUp(type: TensorType, fixture: string = type, spec: TinyModelSpec = FIXTURES[type]) {
-    const { path } = fixtures.model(fixture, spec);
-    const model = await trainer.loadModel(path, { threads: 1 });
-    const adapter = model.createAdapter({ rank: 4, alpha: 8, targets });
-    const random = gaussian(5);
-    for (const name of adapter.tensorNames().filter((n) => n.endsWith('lora_b'))) {
-      adapter.setTensor(name, Float32Array.from(adapter.getTensor(name), () => 0.1 * random()));
-    }
-    return { model, adapter };
-  }
+  const batch = GRADIENT_BATCH;
+  const setUp = (type: TensorType, fixture: string = type, spec: TinyModelSpec = FIXTURES[type]) =>
+    gradientSetUp(trainer, fixtures.model(fixture, spec).path);
 
   /** Every LoRA gradient after one micro-batch, concatenated. */
   async function gradients(
     type: TensorType,
     options: Parameters<TrainerModel['createTrainingSession']>[1],
-    fixture?: string,
-    spec?: TinyModelSpec,
-    input: typeof batch = batch,
+    fixture: string = type,
+    spec: TinyModelSpec = FIXTURES[type],
+    input: GradientBatch = batch,
   ): Promise<Float32Array> {
-    const { model, adapter } = await setUp(type, fixture, spec);
-    const session = model.createTrainingSession(adapter, options);
-    await session.accumulate(input);
-    const parts = adapter.tensorNames().map((name) => session.gradient(name));
-    session.dispose();
-    adapter.dispose();
-    model.dispose();
-    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    parts.reduce((offset, p) => (out.set(p, offset), offset + p.length), 0);
-    return out;
-  }
-
-  function relativeError(actual: Float32Array, expected: Float32Array): number {
-    let diff = 0;
-    let norm = 0;
-    for (let i = 0; i < expected.length; i++) {
-      diff += (actual[i]! - expected[i]!) ** 2;
-      norm += expected[i]! ** 2;
-    }
-    return Math.sqrt(diff / norm);
+    return (await loraGradients(trainer, fixtures.model(fixture, spec).path, options, input)).gradients;
   }
 
   // Central differences in float32 with h = 1e-2 on a loss of about 12: agreement to 1% (measured 0.4% worst).
