@@ -1,6 +1,7 @@
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import { readExamplesFile } from '../../electron/core/datasets/readFile';
 import { finetune } from '../../electron/trainer/engine';
+import { gpuOption } from '../../electron/core/llama';
 import type { FinetuneResult, StepProgress } from '../../electron/trainer/engine';
 import { TrainingConfig } from '../../shared/training/config';
 import { formatBytes } from '../../shared/format';
@@ -77,11 +78,9 @@ export const finetuneCommand = defineCommand({
       process.stderr.write('\nStopping after this step and writing a checkpoint… (Ctrl-C again to quit at once)\n');
     };
     process.on('SIGINT', onSigint);
-    const llama = await getLlama({
-      gpu: config.backend === 'cpu' ? false : config.backend === 'cuda' ? 'cuda' : 'auto',
-      build: 'never',
-      logLevel: LlamaLogLevel.error,
-    });
+    const { gpu, notice } = await gpuOption(config.backend);
+    if (notice) process.stderr.write(`${notice}\n`);
+    const llama = await getLlama({ gpu, build: 'never', logLevel: LlamaLogLevel.error });
     try {
       const result = await finetune(
         llama,

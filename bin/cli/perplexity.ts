@@ -1,4 +1,5 @@
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
+import { gpuOption } from '../../electron/core/llama';
 import { scoreText } from '../../electron/trainer/perplexity';
 import type { PerplexityResult } from '../../electron/trainer/perplexity';
 import { defineCommand, UsageError } from './command';
@@ -19,7 +20,9 @@ export const perplexity = defineCommand({
     if (!values.model) throw new UsageError('--model FILE is required');
     const text = textFrom(values, 'text', 'file');
     const threads = values.threads === undefined ? undefined : positiveInt(values.threads, '--threads');
-    const llama = await getLlama({ gpu: 'auto', build: 'never', logLevel: LlamaLogLevel.error });
+    const { gpu, notice } = await gpuOption('auto');
+    if (notice) process.stderr.write(`${notice}\n`);
+    const llama = await getLlama({ gpu, build: 'never', logLevel: LlamaLogLevel.error });
     try {
       const result = await scoreText(llama, {
         modelPath: values.model,

@@ -51,12 +51,14 @@ async function probeCompute(runtime: LlamaRuntime): Promise<ComputeInfo> {
   try {
     const llama = await runtime.get();
     const backend = llama.gpu === false ? 'cpu' : llama.gpu;
-    if (backend === 'cpu') return { backend, deviceNames: [], vram: null };
+    const warning = runtime.notice ? { warning: runtime.notice } : {};
+    if (backend === 'cpu') return { backend, deviceNames: [], vram: null, ...warning };
     const [vram, deviceNames] = await Promise.all([llama.getVramState(), llama.getGpuDeviceNames()]);
     return {
       backend,
       deviceNames,
       vram: { totalBytes: vram.total, usedBytes: vram.used, freeBytes: vram.free },
+      ...warning,
     };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -1,5 +1,18 @@
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
-import type { Llama } from 'node-llama-cpp';
+import type { Llama, LlamaOptions } from 'node-llama-cpp';
+import { cudaBlocker } from './cudaCode';
+
+/**
+ * node-llama-cpp's `gpu` option for a requested backend: 'auto' skips CUDA where its prebuilt library holds no
+ * code this GPU and driver run (cudaCode.ts), returning why as `notice`; 'cuda' then fails with that reason.
+ */
+export async function gpuOption(requested: 'auto' | 'cuda' | 'cpu', blocker: () => Promise<string | undefined> = cudaBlocker): Promise<{ gpu: LlamaOptions['gpu']; notice?: string }> {
+  if (requested === 'cpu') return { gpu: false };
+  const notice = await blocker();
+  if (!notice) return { gpu: requested };
+  if (requested === 'cuda') throw new Error(`${notice} Or choose the CPU backend.`);
+  return { gpu: { type: 'auto', exclude: ['cuda'] }, notice };
+}
 
 /**
  * The one node-llama-cpp runtime of this process, loaded on first use. It never compiles llama.cpp
@@ -8,9 +21,14 @@ import type { Llama } from 'node-llama-cpp';
  */
 export class LlamaRuntime {
   private loading: Promise<Llama> | undefined;
+  /** Why a backend node-llama-cpp would have picked was skipped (see gpuOption), once loaded. */
+  notice: string | undefined;
 
   get(): Promise<Llama> {
-    this.loading ??= getLlama({ gpu: 'auto', build: 'never', progressLogs: false, logLevel: LlamaLogLevel.error });
+    this.loading ??= gpuOption('auto').then(({ gpu, notice }) => {
+      this.notice = notice;
+      return getLlama({ gpu, build: 'never', progressLogs: false, logLevel: LlamaLogLevel.error });
+    });
     this.loading.catch(() => (this.loading = undefined));
     return this.loading;
   }

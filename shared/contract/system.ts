@@ -23,6 +23,8 @@ export const ComputeInfo = z.object({
   /** Memory of the backend's device(s); for `cpu` this is null. */
   vram: z.object({ totalBytes: Bytes, usedBytes: Bytes, freeBytes: Bytes }).nullable(),
   error: z.string().optional(),
+  /** Why a backend was skipped (a CUDA library with no code this GPU's driver runs), and what to do. */
+  warning: z.string().optional(),
 });
 export type ComputeInfo = z.infer<typeof ComputeInfo>;
 

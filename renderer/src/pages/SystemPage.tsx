@@ -57,7 +57,8 @@ function HardwareView({ info }: { info: HardwareInfo }) {
                 <Meter used={compute.vram.usedBytes} total={compute.vram.totalBytes} />
               </>
             )}
-            {compute.backend === 'cpu' && (
+            {compute.warning && <p className="error-text" data-testid="compute-warning">{compute.warning}</p>}
+            {compute.backend === 'cpu' && !compute.warning && (
               <p className="muted">No supported GPU was found: training runs on the CPU, 10–20× slower.</p>
             )}
           </>
