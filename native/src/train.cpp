@@ -76,7 +76,7 @@ LossNodes build_loss(ggml_context * ctx, const Model & m, ggml_tensor * x, int64
 // blocks too, as llama.cpp does with activations), BF16 for F16 ones (F32's range, so small gradients do not
 // flush to zero as in F16). F32 weights, exact mode and GPUs take F32: on an H200, F32 copies made a 1B model's
 // backward faster than BF16 (F16 base) or Q8_0 (Q4_0 base) ones did.
-ggml_tensor * transposed(ggml_context * ctx, ggml_tensor * t, TransposeMode mode) {
+ggml_tensor * transposed(ggml_context * ctx, ggml_tensor * t, BackendMode mode) {
     if (t->op == GGML_OP_TRANSPOSE && ggml_is_contiguous(t->src[0])) return t->src[0];
     ggml_type type = GGML_TYPE_F32;
     if (mode.on_cpu && !mode.exact && ggml_is_quantized(t->type)) type = GGML_TYPE_Q8_0;
@@ -90,7 +90,7 @@ ggml_tensor * transposed(ggml_context * ctx, ggml_tensor * t, TransposeMode mode
 //   transposed copies, which runs on the blocked matmul kernels; each copy is made right before its one use, so
 //   the allocator reuses its memory (one weight's copy alive at a time).
 // - On the CPU, the cross-entropy nodes read the target ids instead of one-hot labels (cross_entropy.h).
-ggml_cgraph * for_backend(ggml_context * ctx, ggml_cgraph * graph, TransposeMode mode, ggml_tensor * targets) {
+ggml_cgraph * for_backend(ggml_context * ctx, ggml_cgraph * graph, BackendMode mode, ggml_tensor * targets) {
     ggml_cgraph * out = ggml_new_graph_custom(ctx, GRAPH_MAX_NODES, false);
     for (int i = 0; i < ggml_graph_n_nodes(graph); i++) {
         ggml_tensor * node = ggml_graph_node(graph, i);
@@ -165,7 +165,7 @@ int TrainingSession::attention_blocks(int64_t n_tokens) const {
     return model->backends.on_cpu() ? attention_blocks_for(n_tokens) : 1;
 }
 
-TransposeMode TrainingSession::transpose_mode() const {
+BackendMode TrainingSession::backend_mode() const {
     return {options.exact_backward, model->backends.on_cpu() && !options.gpu_path};
 }
 
@@ -266,7 +266,7 @@ double TrainingSession::run_full(const TrainBatch & b, bool train, const Dropout
     for (int il = 0; il < (int) model->layers.size(); il++) {
         x = build_layer(ctx.get(), *model, adapter.get(), il, x, in, b.n_tokens, b.n_seq, plan ? &drop : nullptr);
     }
-    LossNodes loss = build_loss(ctx.get(), *model, x, (int64_t) b.rows.size(), transpose_mode().on_cpu);
+    LossNodes loss = build_loss(ctx.get(), *model, x, (int64_t) b.rows.size(), backend_mode().on_cpu);
     ggml_cgraph * graph = ggml_new_graph_custom(ctx.get(), GRAPH_MAX_NODES, train);
     if (train) {
         ggml_tensor * scaled = ggml_scale(ctx.get(), loss.mean, b.weight);
@@ -278,7 +278,7 @@ double TrainingSession::run_full(const TrainBatch & b, bool train, const Dropout
     } else {
         ggml_build_forward_expand(graph, loss.sum);
     }
-    graph = for_backend(ctx.get(), graph, transpose_mode(), loss.targets);
+    graph = for_backend(ctx.get(), graph, backend_mode(), loss.targets);
     std::vector<int32_t> pos;
     std::vector<float> mask;
     fill_positions(pos, b.n_tokens, b.n_seq);
@@ -332,7 +332,7 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
         ggml_cgraph * graph = nullptr;
         LossNodes loss;  // filled by the builder that adds the loss
         build(ctx.get(), in, d, graph, loss);
-        graph = for_backend(ctx.get(), graph, transpose_mode(), loss.targets);
+        graph = for_backend(ctx.get(), graph, backend_mode(), loss.targets);
         compute(graph, [&]() {
             set_input(in.tokens, b.tokens.data(), b.tokens.size() * sizeof(int32_t));
             set_input(in.pos, pos.data(), pos.size() * sizeof(int32_t));
@@ -361,7 +361,7 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
     // 2. The head: loss and its gradient with respect to the last layer's output.
     with_graph([&](ggml_context * ctx, GraphInputs &, Dropout &, ggml_cgraph *& graph, LossNodes & loss) {
         ggml_set_param(xs[L]);
-        loss = build_loss(ctx, *model, xs[L], (int64_t) b.rows.size(), transpose_mode().on_cpu);
+        loss = build_loss(ctx, *model, xs[L], (int64_t) b.rows.size(), backend_mode().on_cpu);
         ggml_tensor * scaled = ggml_scale(ctx, loss.mean, b.weight);
         ggml_set_loss(scaled);
         graph = ggml_new_graph_custom(ctx, GRAPH_MAX_NODES, true);

@@ -19,8 +19,8 @@ struct TrainOptions {
     int attention_blocks = 0;          // causal attention blocks (graph.h); 0: attention_blocks_for(n_tokens)
 };
 
-/** How the backward pass copies transposed operands (train.cpp: transposed). */
-struct TransposeMode {
+/** Which form of the training graph runs: the CPU's own ops or ggml's (train.cpp: transposed, build_loss). */
+struct BackendMode {
     bool exact = false;   // frozen weights' copies in F32 rather than BF16 / Q8_0
     bool on_cpu = true;   // CPU ops (tiled copies, cross-entropy on target ids) rather than ggml's, which GPUs run
 };
@@ -82,7 +82,7 @@ private:
         ggml_tensor * value, * grad, * m, * v;
     };
     void validate(const TrainBatch & batch) const;
-    TransposeMode transpose_mode() const;
+    BackendMode backend_mode() const;
     int attention_blocks(int64_t n_tokens) const;
     double run(const TrainBatch & batch, bool train);
     double run_full(const TrainBatch & batch, bool train, const Dropout * dropout, std::vector<float> & pool_host);
