@@ -186,14 +186,15 @@ describe('gradients', () => {
     expect(relativeError(fast, await gradients('q8_0', { exactBackward: true }, 'q8_0-gpt2', spec))).toBeLessThan(0.03);
   });
 
-  // The GPU path copies frozen weights to F32 with ggml's ops (GET_ROWS dequantizes) and takes ggml's
-  // cross-entropy on one-hot labels the graph builds; the CPU's exact path copies to F32 with its own tiled op and
-  // reads the target ids. The same numbers either way, so the same gradients.
+  // The GPU path copies frozen weights to F32 with ggml's ops (GET_ROWS dequantizes), takes ggml's cross-entropy
+  // on one-hot labels the graph builds and runs every LoRA product as a MUL_MAT; the CPU's exact path copies to
+  // F32 with its own tiled op, reads the target ids and runs short LoRA products as OUT_PRODs. The same numbers
+  // summed in other orders: gradients equal to float rounding (measured 4e-6; one index off gives 1.2–1.6).
   it.each(['f32', 'f16', 'q8_0', 'q4_K'] as TensorType[])('are the CPU\'s exact ones on the GPU path on a %s base', async (type) => {
     for (const gradientCheckpointing of [false, true]) {
       const exact = await gradients(type, { gradientCheckpointing, exactBackward: true });
       const gpuPath = await gradients(type, { gradientCheckpointing, gpuPath: true });
-      expect(relativeError(gpuPath, exact)).toBeLessThan(1e-6);
+      expect(relativeError(gpuPath, exact)).toBeLessThan(2e-5);
     }
   });
 });
