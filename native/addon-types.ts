@@ -90,6 +90,8 @@ export interface TrainingSessionOptions {
   gpuPath?: boolean;
   /** Causal attention in this many query blocks (1: one block, as inference does); default: by sequence length. */
   attentionBlocks?: number;
+  /** Keep the frozen weights' transposed copies between steps (CPU, without gradient checkpointing): a step 7% faster for a second copy of the weights in memory. */
+  cacheWeightCopies?: boolean;
 }
 
 export interface AddonTrainingSession {

@@ -1,7 +1,7 @@
 // Typed wrapper of the native trainer: opaque handles, dispose(), errors as Error with the file and cause.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, freemem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Llama } from 'node-llama-cpp';
 import type {
@@ -178,12 +178,18 @@ export class TrainerModel {
     return new LoraAdapter(await this.addon.loadAdapter(this.live(), path));
   }
 
-  /** A training session for `adapter` (on this model): its gradients, AdamW moments and compute buffers. */
+  /**
+   * A training session for `adapter` (on this model): its gradients, AdamW moments and compute buffers. Unless
+   * told, it keeps the frozen weights' transposed copies between steps when it does not checkpoint and they fit
+   * well in free memory (at most 4 bytes per weight byte, against a quarter of what is free).
+   */
   createTrainingSession(adapter: LoraAdapter, options: Partial<TrainingSessionOptions> = {}): TrainingSession {
+    const gradientCheckpointing = options.gradientCheckpointing ?? false;
     const handle = this.addon.createTrainingSession(this.live(), adapter.live(), {
       ...options,
       dropout: options.dropout ?? 0,
-      gradientCheckpointing: options.gradientCheckpointing ?? false,
+      gradientCheckpointing,
+      cacheWeightCopies: options.cacheWeightCopies ?? (!gradientCheckpointing && 4 * this.info.weightsBytes <= freemem() / 4),
     });
     return new TrainingSession(handle);
   }

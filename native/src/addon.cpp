@@ -406,6 +406,8 @@ Napi::Value CreateTrainingSession(const Napi::CallbackInfo & info) {
         options.gpu_path = gpu.IsBoolean() && gpu.As<Napi::Boolean>().Value();
         Napi::Value blocks = o.Get("attentionBlocks");
         if (blocks.IsNumber()) options.attention_blocks = std::max(0, blocks.As<Napi::Number>().Int32Value());
+        Napi::Value cache = o.Get("cacheWeightCopies");
+        options.cache_weight_copies = cache.IsBoolean() && cache.As<Napi::Boolean>().Value();
     }
     try {
         auto session = std::make_shared<TrainingSession>(m, a, options);

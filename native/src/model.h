@@ -48,6 +48,8 @@ public:
 
     /** The frozen weight a LoRA target names, e.g. ("attn_q", 3) → blk.3.attn_q.weight; null if none. */
     ggml_tensor * target_weight(const std::string & module, int layer) const;
+    /** Whether t is one of this model's (frozen) weights. */
+    bool owns(const ggml_tensor * t) const { return t->buffer && t->buffer == buffer_; }
 
 private:
     Model() = default;

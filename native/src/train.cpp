@@ -1,4 +1,5 @@
 #include "train.h"
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -107,12 +108,15 @@ bool short_dots(const ggml_tensor * node) {
 //   already stay, and MUL_MATs with sums shorter than the blocked kernels take become OUT_PRODs: 5% off a Q8_0
 //   bench step (rank 8 on q/k/v/o).
 // - On the CPU, the cross-entropy nodes read the target ids instead of one-hot labels (cross_entropy.h).
-ggml_cgraph * for_backend(ggml_context * ctx, ggml_cgraph * graph, BackendMode mode, ggml_tensor * targets) {
+ggml_cgraph * for_backend(ggml_context * ctx, ggml_cgraph * graph, BackendMode mode, ggml_tensor * targets,
+                          const std::map<const ggml_tensor *, ggml_tensor *> & copies) {
     ggml_cgraph * out = ggml_new_graph_custom(ctx, GRAPH_MAX_NODES, false);
     for (int i = 0; i < ggml_graph_n_nodes(graph); i++) {
         ggml_tensor * node = ggml_graph_node(graph, i);
         if (node->op == GGML_OP_OUT_PROD && !(mode.on_cpu && long_axpys(node))) {
-            ggml_tensor * a = transposed(ctx, node->src[0], mode), * b = transposed(ctx, node->src[1], mode);
+            const auto cached = copies.find(node->src[0]);
+            ggml_tensor * a = cached != copies.end() ? cached->second : transposed(ctx, node->src[0], mode);
+            ggml_tensor * b = transposed(ctx, node->src[1], mode);
             node->op = GGML_OP_MUL_MAT;
             node->src[0] = a;
             node->src[1] = b;
@@ -170,6 +174,8 @@ TrainingSession::TrainingSession(std::shared_ptr<Model> m, std::shared_ptr<Adapt
 }
 
 TrainingSession::~TrainingSession() {
+    if (copies_buffer_) ggml_backend_buffer_free(copies_buffer_);
+    if (copies_ctx_) ggml_free(copies_ctx_);
     if (sched_) ggml_backend_sched_free(sched_);
     if (grad_buffer_) ggml_backend_buffer_free(grad_buffer_);
     if (ctx_) ggml_free(ctx_);
@@ -177,6 +183,7 @@ TrainingSession::~TrainingSession() {
 
 size_t TrainingSession::state_bytes() const {
     size_t bytes = grad_buffer_ ? ggml_backend_buffer_get_size(grad_buffer_) : 0;
+    if (copies_buffer_) bytes += ggml_backend_buffer_get_size(copies_buffer_);
     for (const Param & p : params_) bytes += ggml_nbytes(p.value);
     return bytes;
 }
@@ -190,6 +197,51 @@ int TrainingSession::attention_blocks(int64_t n_tokens) const {
 
 BackendMode TrainingSession::backend_mode() const {
     return {options.exact_backward, model->backends.on_cpu() && !options.gpu_path};
+}
+
+// The transposed copies the backward pass of `graph` makes of frozen weights, made once and kept: the weights
+// never change, so each step would otherwise make the same bytes again (7% of a Q8_0 bench step on the CPU), at
+// the cost of a second copy of the weights in memory. Built on the first training graph (one holds every layer);
+// where memory runs short the steps make their copies as before.
+void TrainingSession::cache_weight_copies(ggml_cgraph * graph) {
+    if (copies_tried_) return;
+    copies_tried_ = true;
+    const BackendMode mode = backend_mode();
+    std::vector<ggml_tensor *> weights;
+    for (int i = 0; i < ggml_graph_n_nodes(graph); i++) {
+        ggml_tensor * node = ggml_graph_node(graph, i);
+        ggml_tensor * w = node->src[0];
+        if (node->op != GGML_OP_OUT_PROD || long_axpys(node) || !model->owns(w)) continue;
+        if (std::find(weights.begin(), weights.end(), w) == weights.end()) weights.push_back(w);
+    }
+    if (weights.empty()) return;
+    CtxPtr copies(ggml_init({ggml_tensor_overhead() * weights.size(), nullptr, true}));
+    CtxPtr shapes(ggml_init({ggml_tensor_overhead() * weights.size() * 4, nullptr, true}));
+    std::map<const ggml_tensor *, ggml_tensor *> made;
+    for (ggml_tensor * w : weights) {
+        ggml_tensor * t = transposed(shapes.get(), w, mode);
+        made[w] = ggml_new_tensor(copies.get(), t->type, GGML_MAX_DIMS, t->ne);
+    }
+    ggml_backend_buffer_type_t cpu = ggml_backend_get_default_buffer_type(model->backends.cpu);
+    ggml_backend_buffer_t buffer = ggml_backend_alloc_ctx_tensors_from_buft(copies.get(), cpu);
+    if (!buffer) return;
+    ggml_gallocr_t galloc = ggml_gallocr_new(cpu);
+    bool ok = true;
+    for (ggml_tensor * w : weights) {
+        CtxPtr ctx(ggml_init({ggml_tensor_overhead() * 8 + ggml_graph_overhead_custom(8, false), nullptr, true}));
+        ggml_cgraph * g = ggml_new_graph_custom(ctx.get(), 8, false);
+        ggml_build_forward_expand(g, ggml_cpy(ctx.get(), transposed(ctx.get(), w, mode), made[w]));
+        ok = ggml_gallocr_alloc_graph(galloc, g) && ggml_backend_graph_compute(model->backends.cpu, g) == GGML_STATUS_SUCCESS;
+        if (!ok) break;
+    }
+    ggml_gallocr_free(galloc);
+    if (!ok) {
+        ggml_backend_buffer_free(buffer);
+        return;
+    }
+    copies_ctx_ = copies.release();
+    copies_buffer_ = buffer;
+    weight_copies_ = std::move(made);
 }
 
 void TrainingSession::validate(const TrainBatch & b) const {
@@ -301,7 +353,8 @@ double TrainingSession::run_full(const TrainBatch & b, bool train, const Dropout
     } else {
         ggml_build_forward_expand(graph, loss.sum);
     }
-    graph = for_backend(ctx.get(), graph, backend_mode(), loss.targets);
+    if (train && options.cache_weight_copies && backend_mode().on_cpu) cache_weight_copies(graph);
+    graph = for_backend(ctx.get(), graph, backend_mode(), loss.targets, weight_copies_);
     std::vector<int32_t> pos;
     std::vector<float> mask;
     fill_positions(pos, b.n_tokens, b.n_seq);
@@ -355,7 +408,7 @@ double TrainingSession::run_checkpointed(const TrainBatch & b, const Dropout & p
         ggml_cgraph * graph = nullptr;
         LossNodes loss;  // filled by the builder that adds the loss
         build(ctx.get(), in, d, graph, loss);
-        graph = for_backend(ctx.get(), graph, backend_mode(), loss.targets);
+        graph = for_backend(ctx.get(), graph, backend_mode(), loss.targets, weight_copies_);
         compute(graph, [&]() {
             set_input(in.tokens, b.tokens.data(), b.tokens.size() * sizeof(int32_t));
             set_input(in.pos, pos.data(), pos.size() * sizeof(int32_t));

@@ -2,6 +2,7 @@
 // gradient checkpointing (per-layer recompute), LoRA dropout. The schedule and data order live in TypeScript.
 #pragma once
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -17,6 +18,7 @@ struct TrainOptions {
     bool exact_backward = false;       // frozen weights enter the CPU's backward pass in F32, not BF16 / Q8_0 (checks)
     bool gpu_path = false;             // the GPU path's ops on the CPU too (for checks)
     int attention_blocks = 0;          // causal attention blocks (graph.h); 0: attention_blocks_for(n_tokens)
+    bool cache_weight_copies = false;  // keep the frozen weights' transposed copies between steps (CPU; memory for time)
 };
 
 /** Which form of the training graph runs: the CPU's own ops or ggml's (train.cpp: transposed, build_loss). */
@@ -89,11 +91,16 @@ private:
     double run_checkpointed(const TrainBatch & batch, const Dropout & plan, std::vector<float> & pool_host);
     void compute(ggml_cgraph * graph, const std::function<void()> & set_inputs);
     std::vector<ggml_tensor *> grad_accs_for(ggml_cgraph * graph) const;
+    void cache_weight_copies(ggml_cgraph * graph);
 
     std::vector<Param> params_;
     ggml_context * ctx_ = nullptr;
     ggml_tensor * loss_one_ = nullptr;
     ggml_backend_buffer_t grad_buffer_ = nullptr;  // gradients, AdamW moments, loss_one_
+    std::map<const ggml_tensor *, ggml_tensor *> weight_copies_;  // frozen weight → its transposed copy
+    ggml_context * copies_ctx_ = nullptr;
+    ggml_backend_buffer_t copies_buffer_ = nullptr;
+    bool copies_tried_ = false;
     ggml_backend_sched_t sched_ = nullptr;
     int64_t t_ = 0;
     size_t compute_bytes_ = 0, peak_compute_bytes_ = 0;

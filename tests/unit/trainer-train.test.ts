@@ -186,6 +186,29 @@ describe('gradients', () => {
     expect(relativeError(fast, await gradients('q8_0', { exactBackward: true }, 'q8_0-gpt2', spec))).toBeLessThan(0.03);
   });
 
+  // Kept copies are the bytes each step would make again: after two AdamW steps, the same gradients to the bit.
+  it.each(['f16', 'q8_0', 'q4_K'] as TensorType[])('are the same when the frozen weights\' copies are kept between steps (%s base), which costs their memory', async (type) => {
+    const run = async (cacheWeightCopies: boolean) => {
+      const { model, adapter } = await setUp(type);
+      const session = model.createTrainingSession(adapter, { cacheWeightCopies });
+      for (let i = 0; i < 2; i++) {
+        await session.accumulate(batch);
+        await session.step({ lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, clip: 1 });
+      }
+      await session.accumulate(batch);
+      const out = { gradients: adapter.tensorNames().flatMap((name) => Array.from(session.gradient(name))), stateBytes: session.memory().stateBytes, weightsBytes: model.info.weightsBytes };
+      session.dispose();
+      adapter.dispose();
+      model.dispose();
+      return out;
+    };
+    const kept = await run(true);
+    const made = await run(false);
+    expect(kept.gradients).toEqual(made.gradients);
+    expect(kept.gradients.some((g) => g !== 0)).toBe(true);
+    expect(kept.stateBytes - made.stateBytes).toBeGreaterThan(0.3 * kept.weightsBytes);
+  });
+
   // The GPU path copies frozen weights to F32 with ggml's ops (GET_ROWS dequantizes), takes ggml's cross-entropy
   // on one-hot labels the graph builds and runs every LoRA product as a MUL_MAT; the CPU's exact path copies to
   // F32 with its own tiled op, reads the target ids and runs short LoRA products as OUT_PRODs. The same numbers
