@@ -85,12 +85,14 @@ ggml_tensor * transposed(ggml_context * ctx, ggml_tensor * t, BackendMode mode) 
     return transposed_copy(ctx, t, type, mode.on_cpu);
 }
 
-// An F32 OUT_PROD that the CPU runs well as it is: long axpys (rows of 16 or more) over a short sum or into few
-// rows, so nothing big is read again per row: LoRA A's gradient and the input's gradient through A.
+// An F32 OUT_PROD that the CPU runs well as it is: long axpys (rows of 16 or more) over a short sum, into few
+// rows, or reading a left side small enough (256 KiB) to stay in cache while each row is made: LoRA A's
+// gradient, the input's gradient through A, and the gradients of attention's keys and values, which as MUL_MATs
+// would need transposed copies of the score matrices.
 bool long_axpys(const ggml_tensor * node) {
     const ggml_tensor * a = node->src[0];
     return a->type == GGML_TYPE_F32 && node->src[1]->type == GGML_TYPE_F32 && a->nb[0] == sizeof(float) && node->ne[0] >= 16 &&
-           (a->ne[1] < 16 || node->ne[1] < 16);
+           (a->ne[1] < 16 || node->ne[1] < 16 || a->ne[0] * a->ne[1] * sizeof(float) <= 256 * 1024);
 }
 
 // An F32 MUL_MAT whose sums are shorter than the CPU's blocked kernels take (LoRA's B·(A·x) below rank 16): ggml
