@@ -1,8 +1,10 @@
 import { totalmem } from 'node:os';
+import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { formatBytes } from '../../shared/format';
 import { startServe } from '../helpers/cli';
 import type { ServeProcess } from '../helpers/cli';
+import { fakeNvidiaSmi } from '../helpers/nvidiaSmi';
 import { makeTempDir } from '../helpers/tempDir';
 
 let server: ServeProcess;
@@ -35,4 +37,21 @@ test('the System page shows this machine through the real UI and host', async ({
 test('without the token the page says how to connect', async ({ page }) => {
   await page.goto(server.url.replace(/\?token=.*/, ''));
   await expect(page.getByRole('alert').first()).toContainText('architect serve');
+});
+
+// An H200 on driver 580 (a stand-in nvidia-smi: no GPU here) gets no CUDA from node-llama-cpp's prebuilt library;
+// the host skips CUDA and the page says why instead of the process aborting at its first kernel.
+test('the System page says why CUDA is off for a GPU the CUDA library has no code for (nvidia-smi double)', async ({ page }) => {
+  const dir = makeTempDir('architect-e2e-gpu-');
+  const bin = fakeNvidiaSmi(join(dir.path, 'bin'), 'NVIDIA H200, 9.0');
+  const gpuServer = await startServe(join(dir.path, 'data'), { ...process.env, PATH: `${bin}:${process.env.PATH}` });
+  try {
+    await page.goto(gpuServer.url);
+    await expect(page.getByTestId('compute-warning')).toContainText('no code the NVIDIA H200 (compute capability 9.0) can run', { timeout: 30_000 });
+    await expect(page.getByTestId('compute-warning')).toContainText('update the NVIDIA driver to one for CUDA 13.1 or newer');
+    await expect(page.getByTestId('compute-backend')).not.toHaveText('CUDA');
+  } finally {
+    expect(await gpuServer.stop()).toBe(0);
+    dir.remove();
+  }
 });

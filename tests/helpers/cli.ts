@@ -27,9 +27,9 @@ export interface ServeProcess {
 }
 
 /** Starts `architect serve` on a free port and resolves once it prints its URL. */
-export function startServe(dataDir: string): Promise<ServeProcess> {
+export function startServe(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<ServeProcess> {
   assertBuilt();
-  const child = spawn(process.execPath, [LAUNCHER, 'serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [LAUNCHER, 'serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let text = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {

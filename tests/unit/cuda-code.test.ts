@@ -1,19 +1,16 @@
 // Whether node-llama-cpp's prebuilt CUDA library holds code a GPU and driver run (electron/core/cudaCode.ts).
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cudaBlocker, maxPtxIsa, parseNvidiaSmi, prebuiltCudaLibraries, readFatbinCode, runnableCode } from '../../electron/core/cudaCode';
 import type { FatbinCode } from '../../electron/core/cudaCode';
 import { gpuOption } from '../../electron/core/llama';
+import { fakeNvidiaSmi, H200_BANNER } from '../helpers/nvidiaSmi';
 import { makeTempDir } from '../helpers/tempDir';
 
 const dir = makeTempDir('architect-cuda-');
 afterAll(() => dir.remove());
 
-// nvidia-smi's output as an H200 machine with driver 580 printed it (no GPU here: a recorded double).
-const H200_BANNER = `+-----------------------------------------------------------------------------------------+
-| NVIDIA-SMI 580.159.04             Driver Version: 580.159.04     CUDA Version: 13.0     |
-+-----------------------------------------+------------------------+----------------------+`;
 const H200_QUERY = 'NVIDIA H200, 9.0\n';
 
 /** A 64-bit ELF with a section-name table and, when given, a .nv_fatbin section holding `fatbin`. */
@@ -141,20 +138,15 @@ describe('skipping CUDA', () => {
   // A stand-in nvidia-smi on PATH prints the H200's output (no GPU here); the library is the real prebuilt one.
   it('blocks CUDA for an H200 on driver 580 with the prebuilt libraries (nvidia-smi double), not for an RTX 4090 or an H100 on a CUDA 12 driver', async () => {
     const bin = join(dir.path, 'bin');
-    mkdirSync(bin, { recursive: true });
-    const fake = (query: string) => {
-      writeFileSync(join(bin, 'nvidia-smi'), `#!/bin/sh\nif [ -n "$1" ]; then printf '${query}'; else cat <<'EOF'\n${H200_BANNER}\nEOF\nfi\n`);
-      chmodSync(join(bin, 'nvidia-smi'), 0o755);
-    };
     const path = process.env.PATH;
     process.env.PATH = `${bin}:${path}`;
     try {
-      fake('NVIDIA H200, 9.0\\n');
+      fakeNvidiaSmi(bin, 'NVIDIA H200, 9.0');
       expect(await cudaBlocker()).toMatch(/^CUDA is off: node-llama-cpp's CUDA library has no code the NVIDIA H200 \(compute capability 9\.0\) can run: .*update the NVIDIA driver to one for CUDA 13\.1 or newer\.$/);
-      fake('NVIDIA GeForce RTX 4090, 8.9\\n');
+      fakeNvidiaSmi(bin, 'NVIDIA GeForce RTX 4090, 8.9');
       expect(await cudaBlocker()).toBeUndefined();
       // A driver for CUDA 12.4: node-llama-cpp then loads the CUDA 12 fallback, whose compute_80 PTX (ISA 8.4) it compiles.
-      writeFileSync(join(bin, 'nvidia-smi'), `#!/bin/sh\nif [ -n "$1" ]; then printf 'NVIDIA H100, 9.0\\n'; else echo '| Driver Version: 550.54.15  CUDA Version: 12.4 |'; fi\n`);
+      fakeNvidiaSmi(bin, 'NVIDIA H100, 9.0', '| Driver Version: 550.54.15  CUDA Version: 12.4 |');
       expect(await cudaBlocker()).toBeUndefined();
     } finally {
       process.env.PATH = path;
