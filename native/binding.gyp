@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "architect_trainer",
-      "sources": ["src/addon.cpp", "src/backend.cpp", "src/model.cpp", "src/lora.cpp", "src/graph.cpp", "src/gguf_io.cpp", "src/train.cpp", "src/transpose.cpp", "src/cross_entropy.cpp"],
+      "sources": ["src/addon.cpp", "src/backend.cpp", "src/model.cpp", "src/lora.cpp", "src/graph.cpp", "src/gguf_io.cpp", "src/train.cpp", "src/transpose.cpp", "src/cross_entropy.cpp", "src/out_prod.cpp"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!(node -p \"process.env.ARCHITECT_GGML_INCLUDE\")"

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <vector>
+#include "graph.h"
 
 namespace {
 
@@ -121,14 +122,6 @@ void loss_gradient(ggml_tensor * dst, int ith, int nth, void *) {
         scale_row(out, vocab, scale / sum_row(out, vocab));
         out[((const int32_t *) targets->data)[r]] -= scale;
     }
-}
-
-// Makes `node` compute what `model` (a fresh custom node of the same shape) computes: the graph's other nodes
-// keep pointing at `node`.
-void become(ggml_tensor * node, const ggml_tensor * model) {
-    node->op = model->op;
-    std::memcpy(node->op_params, model->op_params, sizeof(node->op_params));
-    for (int i = 0; i < GGML_MAX_SRC; i++) node->src[i] = model->src[i];
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "graph.h"
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -78,6 +79,12 @@ ggml_tensor * attention(ggml_context * ctx, const Hparams & hp, ggml_tensor * q,
 size_t slot_of(int il, size_t module) { return (size_t) il * lora_modules().size() + module; }
 
 }  // namespace
+
+void become(ggml_tensor * node, const ggml_tensor * model) {
+    node->op = model->op;
+    std::memcpy(node->op_params, model->op_params, sizeof(node->op_params));
+    for (int i = 0; i < GGML_MAX_SRC; i++) node->src[i] = model->src[i];
+}
 
 void fill_positions(std::vector<int32_t> & pos, int64_t n_tokens, int64_t n_seq) {
     pos.resize(n_tokens * n_seq);

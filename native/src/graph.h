@@ -49,6 +49,9 @@ ggml_tensor * build_head(ggml_context * ctx, const Model & m, ggml_tensor * x);
 /** Logits F32 [n_vocab, n_tokens * n_seq] for n_seq sequences of n_tokens each. */
 ggml_tensor * build_forward(ggml_context * ctx, const Model & m, const Adapter * adapter, int64_t n_tokens, int64_t n_seq, GraphInputs & in);
 
+/** Rewrites `node` in place to compute what `model` (a fresh node of the same shape) computes: the graph's other nodes keep pointing at `node`. */
+void become(ggml_tensor * node, const ggml_tensor * model);
+
 /** Host values for the inputs: positions and the causal mask. */
 void fill_positions(std::vector<int32_t> & pos, int64_t n_tokens, int64_t n_seq);
 void fill_causal_mask(std::vector<float> & mask, int64_t n_tokens);

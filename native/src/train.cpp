@@ -10,6 +10,7 @@
 #include "gguf_io.h"
 #include "cross_entropy.h"
 #include "transpose.h"
+#include "out_prod.h"
 
 namespace {
 
@@ -85,18 +86,8 @@ ggml_tensor * transposed(ggml_context * ctx, ggml_tensor * t, BackendMode mode) 
     return transposed_copy(ctx, t, type, mode.on_cpu);
 }
 
-// An F32 OUT_PROD that the CPU runs well as it is: long axpys (rows of 16 or more) over a short sum, into few
-// rows, or reading a left side small enough (256 KiB) to stay in cache while each row is made: LoRA A's
-// gradient, the input's gradient through A, and the gradients of attention's keys and values, which as MUL_MATs
-// would need transposed copies of the score matrices.
-bool long_axpys(const ggml_tensor * node) {
-    const ggml_tensor * a = node->src[0];
-    return a->type == GGML_TYPE_F32 && node->src[1]->type == GGML_TYPE_F32 && a->nb[0] == sizeof(float) && node->ne[0] >= 16 &&
-           (a->ne[1] < 16 || node->ne[1] < 16 || a->ne[0] * a->ne[1] * sizeof(float) <= 256 * 1024);
-}
-
 // An F32 MUL_MAT whose sums are shorter than the CPU's blocked kernels take (LoRA's B·(A·x) below rank 16): ggml
-// then makes one dot product call per output; the same numbers as an OUT_PROD are long axpys.
+// then makes one dot product call per output; the same numbers as a tiled OUT_PROD run at full speed.
 bool short_dots(const ggml_tensor * node) {
     const ggml_tensor * a = node->src[0], * b = node->src[1];
     return a->type == GGML_TYPE_F32 && b->type == GGML_TYPE_F32 && a->ne[0] < 16 && a->ne[1] >= 16 && ggml_is_matrix(a) && ggml_is_matrix(b);
@@ -106,16 +97,16 @@ bool short_dots(const ggml_tensor * node) {
 // - ggml's autodiff writes both gradients of a MUL_MAT as OUT_PROD, an axpy-style kernel (vectors as short as the
 //   LoRA rank, and F32-only on CUDA). An OUT_PROD(a, b) becomes the equal MUL_MAT(aᵀ, bᵀ) on contiguous
 //   transposed copies, which runs on the blocked matmul kernels; each copy is made right before its one use, so
-//   the allocator reuses its memory (one weight's copy alive at a time). On the CPU the ones that are long axpys
-//   already stay, and MUL_MATs with sums shorter than the blocked kernels take become OUT_PRODs: 5% off a Q8_0
-//   bench step (rank 8 on q/k/v/o).
+//   the allocator reuses its memory (one weight's copy alive at a time). On the CPU, F32 OUT_PRODs (activations'
+//   and LoRA's gradients) instead run as register-tiled ops (out_prod.h), which need no copies: 14% off a Q8_0
+//   bench step; and MUL_MATs with sums shorter than the blocked kernels take (LoRA's B·(A·x)) become such ops too.
 // - On the CPU, the cross-entropy nodes read the target ids instead of one-hot labels (cross_entropy.h).
 ggml_cgraph * for_backend(ggml_context * ctx, ggml_cgraph * graph, BackendMode mode, ggml_tensor * targets,
                           const std::map<const ggml_tensor *, ggml_tensor *> & copies) {
     ggml_cgraph * out = ggml_new_graph_custom(ctx, GRAPH_MAX_NODES, false);
     for (int i = 0; i < ggml_graph_n_nodes(graph); i++) {
         ggml_tensor * node = ggml_graph_node(graph, i);
-        if (node->op == GGML_OP_OUT_PROD && !(mode.on_cpu && long_axpys(node))) {
+        if (node->op == GGML_OP_OUT_PROD && !(mode.on_cpu && out_prod_tiled(ctx, node))) {
             const auto cached = copies.find(node->src[0]);
             ggml_tensor * a = cached != copies.end() ? cached->second : transposed(ctx, node->src[0], mode);
             ggml_tensor * b = transposed(ctx, node->src[1], mode);
@@ -129,6 +120,7 @@ ggml_cgraph * for_backend(ggml_context * ctx, ggml_cgraph * graph, BackendMode m
             node->src[0] = a;
             node->src[1] = b;
             std::memset(node->op_params, 0, sizeof(node->op_params));
+            out_prod_tiled(ctx, node);
         }
         if (mode.on_cpu && targets) cross_entropy_on_targets(ctx, node, targets);
         ggml_build_forward_expand(out, node);  // adds new nodes right before their use
@@ -213,7 +205,7 @@ void TrainingSession::cache_weight_copies(ggml_cgraph * graph) {
     for (int i = 0; i < ggml_graph_n_nodes(graph); i++) {
         ggml_tensor * node = ggml_graph_node(graph, i);
         ggml_tensor * w = node->src[0];
-        if (node->op != GGML_OP_OUT_PROD || long_axpys(node) || !model->owns(w)) continue;
+        if (node->op != GGML_OP_OUT_PROD || out_prod_tileable(node) || !model->owns(w)) continue;
         if (std::find(weights.begin(), weights.end(), w) == weights.end()) weights.push_back(w);
     }
     if (weights.empty()) return;

@@ -220,6 +220,22 @@ describe('gradients', () => {
       expect(relativeError(gpuPath, exact)).toBeLessThan(2e-5);
     }
   });
+
+  // The CPU's tiled OUT_PROD (out_prod.cpp) on shapes that take each of its paths: tiles of 64 rows and single
+  // vectors (96 and 160 wide), rows one by one (24-wide heads), columns in sixes and the rest (70 tokens), vectors
+  // along columns (rank 4), work split between two threads. Against ggml's MUL_MATs on the GPU path.
+  it('are the GPU path\'s where the CPU\'s tiled products take every tile shape', async () => {
+    const spec: TinyModelSpec = { type: 'f32', nEmbd: 96, nHead: 4, nHeadKv: 2, nFf: 160 };
+    const random = gaussian(9);
+    const tokens = Int32Array.from({ length: 70 }, () => 3 + (Math.floor(Math.abs(random()) * 9000) % 31000));
+    const rows = Int32Array.from({ length: 40 }, (_, i) => 29 + i);
+    const input = { nSeq: 1, nTokens: 70, tokens, rows, targets: rows.map((r) => tokens[r + 1]!), weight: 1, dropoutSeed: 0 };
+    const path = fixtures.model('f32-wide', spec).path;
+    const cpu = await loraGradients(trainer, path, { exactBackward: true }, input, { threads: 2 });
+    const gpuPath = await loraGradients(trainer, path, { gpuPath: true }, input, { threads: 2 });
+    expect(cpu.gradients.some((g) => g !== 0)).toBe(true);
+    expect(relativeError(cpu.gradients, gpuPath.gradients)).toBeLessThan(2e-5);
+  });
 });
 
 describe('adapters from elsewhere', () => {
