@@ -3,6 +3,10 @@
 #include <cstring>
 #include "graph.h"
 
+#if defined(__GNUC__)
+#pragma GCC diagnostic ignored "-Wpsabi"  // wide vectors cross no call: the kernels are always inlined
+#endif
+
 namespace {
 
 // C[i, j] = Σ_k A[i, k] · B[j, k] for one tile of MV vectors of rows i by NR columns j, accumulated in registers:
@@ -86,7 +90,6 @@ __attribute__((always_inline)) inline void block(const Operands & o, int64_t i0,
 
 // Tiles sized to the registers: 32 of AVX-512 (24 accumulators), 16 of AVX2 or SSE/NEON (12).
 #if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)
-#pragma GCC diagnostic ignored "-Wpsabi"  // wide vectors cross no call: the kernels are always inlined
 __attribute__((target("arch=x86-64-v4"))) void block_v4(const Operands & o, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
     block<64, 4, 6>(o, i0, i1, j0, j1);
 }
