@@ -64,12 +64,21 @@ __attribute__((always_inline)) inline void tile(const Operands & o, int64_t i, i
     }
 }
 
-// Columns j0..j1 of rows i (MV vectors), NR at a time, the last few one by one.
+// The last n < NR columns as one narrower tile.
+template <int VB, int MV, int NR>
+__attribute__((always_inline)) inline void last_columns(const Operands & o, int64_t i, int64_t j, int64_t n) {
+    if constexpr (NR > 0) {
+        if (n == NR) return tile<VB, MV, NR>(o, i, j);
+        last_columns<VB, MV, NR - 1>(o, i, j, n);
+    }
+}
+
+// Columns j0..j1 of rows i (MV vectors), NR at a time.
 template <int VB, int MV, int NR>
 __attribute__((always_inline)) inline void column_run(const Operands & o, int64_t i, int64_t j0, int64_t j1) {
     int64_t j = j0;
     for (; j + NR <= j1; j += NR) tile<VB, MV, NR>(o, i, j);
-    for (; j < j1; j++) tile<VB, MV, 1>(o, i, j);
+    last_columns<VB, MV, NR - 1>(o, i, j, j1 - j);
 }
 
 // Rows i0..i1 by columns j0..j1: whole tiles of MV vectors, then single vectors, then single rows.
