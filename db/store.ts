@@ -2,7 +2,9 @@ import type { Database } from 'better-sqlite3';
 import { ArtifactRepo } from './artifacts';
 import { DatasetRepo } from './datasets';
 import { FeedbackEventRepo } from './feedbackEvents';
+import { GenerationRepo } from './generations';
 import { LearningRepo } from './learning';
+import { ModelRepo } from './models';
 import { SettingsRepo } from './settings';
 import { StatsRepo } from './stats';
 
@@ -12,7 +14,9 @@ export interface Store {
   readonly artifacts: ArtifactRepo;
   readonly datasets: DatasetRepo;
   readonly events: FeedbackEventRepo;
+  readonly generations: GenerationRepo;
   readonly learning: LearningRepo;
+  readonly models: ModelRepo;
   readonly settings: SettingsRepo;
   readonly stats: StatsRepo;
 }
@@ -24,7 +28,9 @@ export function createStore(db: Database): Store {
     artifacts: new ArtifactRepo(db),
     datasets: new DatasetRepo(db),
     events: new FeedbackEventRepo(db),
+    generations: new GenerationRepo(db),
     learning: new LearningRepo(db),
+    models: new ModelRepo(db),
     settings: new SettingsRepo(db),
     stats: new StatsRepo(db),
   };

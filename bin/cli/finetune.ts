@@ -6,6 +6,7 @@ import type { FinetuneResult, StepProgress } from '../../electron/trainer/engine
 import { TrainingConfig } from '../../shared/training/config';
 import { formatBytes } from '../../shared/format';
 import { trainingExamples } from '../../electron/core/datasets/training';
+import { byKind, loadPromptTemplates } from '../../electron/core/prompts/templates';
 import { defineCommand, UsageError } from './command';
 import { withCore } from './withCore';
 
@@ -87,6 +88,8 @@ export const finetuneCommand = defineCommand({
         {
           modelPath: values.model!,
           examples,
+          // Examples of a kind go in its prompt template, as `architect generate` asks them.
+          templates: byKind(await loadPromptTemplates(values['data-dir'])),
           outPath: values.out!,
           config,
           ...(validationExamples ? { validationExamples } : {}),

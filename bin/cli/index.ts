@@ -7,8 +7,10 @@ import { datasetCommand, datasetsCommand, importCommand } from './datasets';
 import { exportCommand } from './export';
 import { feedback } from './feedback';
 import { finetuneCommand } from './finetune';
+import { generateCommand } from './generate';
 import { hardware } from './hardware';
 import { learning } from './learning';
+import { modelsCommand } from './models';
 import { perplexity } from './perplexity';
 import { serve } from './serve';
 import { stats } from './stats';
@@ -17,6 +19,8 @@ import { validate } from './validate';
 const COMMANDS: Command[] = [
   serve,
   hardware,
+  generateCommand,
+  modelsCommand,
   artifact,
   feedback,
   validate,

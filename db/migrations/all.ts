@@ -1,6 +1,7 @@
 import { feedback } from './001-feedback';
 import { datasets } from './002-datasets';
+import { models } from './003-models';
 import type { Migration } from './types';
 
 /** Every migration, in order. Append new ones; never edit or reorder a released one. */
-export const MIGRATIONS: readonly Migration[] = [feedback, datasets];
+export const MIGRATIONS: readonly Migration[] = [feedback, datasets, models];

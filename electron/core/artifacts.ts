@@ -1,6 +1,6 @@
 import type { Store } from '../../db/store';
 import { AddArtifactArgs, ListArtifactsArgs } from '../../shared/contract/artifacts';
-import type { AddArtifactResult, ArtifactDetail, ArtifactSummary } from '../../shared/contract/artifacts';
+import type { AddArtifactResult, ArtifactDetail, ArtifactSummary, GenerationRecord } from '../../shared/contract/artifacts';
 import type { RecordResult } from '../../shared/contract/feedback';
 import { isEligible } from '../../shared/example';
 import { AppError } from '../../shared/errors';
@@ -23,17 +23,23 @@ export class ArtifactService {
   constructor(private readonly deps: ArtifactServiceDeps) {}
 
   /** Stores an artifact, then validates its output and records the result (unless told not to). */
-  async add(input: AddArtifactArgs): Promise<AddArtifactResult> {
+  async add(input: AddArtifactArgs, generation?: GenerationRecord): Promise<AddArtifactResult> {
     const args = parseInput(AddArtifactArgs, input);
-    const id = this.deps.store.artifacts.insert({
-      kind: args.kind,
-      prompt: args.prompt,
-      output: args.output,
-      language: args.language ?? null,
-      model: args.model,
-      modelVersion: args.modelVersion,
-      createdAt: this.deps.clock().toISOString(),
-    });
+    const { store } = this.deps;
+    // A generated artifact and the record of how it was made are stored together or not at all.
+    const id = store.db.transaction(() => {
+      const id = store.artifacts.insert({
+        kind: args.kind,
+        prompt: args.prompt,
+        output: args.output,
+        language: args.language ?? null,
+        model: args.model,
+        modelVersion: args.modelVersion,
+        createdAt: this.deps.clock().toISOString(),
+      });
+      if (generation) store.generations.insert(id, generation);
+      return id;
+    })();
     let validationError: string | null = null;
     if (args.validate && ValidationService.supports(args.kind)) {
       // The artifact stays stored when validation cannot run; the reason is returned.
@@ -45,14 +51,16 @@ export class ArtifactService {
     return { artifact: this.get(id), validationError };
   }
 
-  /** Validates an artifact's generated text and records the result as a feedback event. */
+  /** Validates an artifact's training target (its correction, else its output) and records the result as a feedback event. */
   async validate(artifactId: number): Promise<RecordResult> {
     const artifact = this.deps.store.artifacts.get(artifactId);
     if (!artifact) throw new AppError('not_found', `There is no artifact ${artifactId}.`, { field: 'args.artifactId' });
     if (!ValidationService.supports(artifact.kind)) {
       throw new AppError('invalid_arguments', `Artifact ${artifactId} is of kind "other", which has no validator.`, { field: 'args.artifactId' });
     }
-    const result = await this.deps.validation.check({ kind: artifact.kind, text: artifact.output, language: artifact.language });
+    // The text that is the training target now: the latest correction, else the generated output.
+    const text = this.deps.store.events.latestCorrection(artifactId)?.text ?? artifact.output;
+    const result = await this.deps.validation.check({ kind: artifact.kind, text, language: artifact.language });
     return this.deps.feedback.record({
       artifactId,
       type: 'validation',
@@ -68,9 +76,11 @@ export class ArtifactService {
       const artifact = store.artifacts.get(id);
       if (!artifact) throw new AppError('not_found', `There is no artifact ${id}.`, { field: 'args.id' });
       const correction = store.events.latestCorrection(id);
+      const generation = store.generations.get(id);
       const threshold = this.deps.learning.state().minRewardThreshold;
       return {
         ...artifact,
+        generation,
         events: store.events.forArtifact(id),
         correction: correction && { eventId: correction.id, text: correction.text, similarity: correction.similarity },
         example: this.deps.feedback.example(id, threshold),

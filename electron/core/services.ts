@@ -15,9 +15,12 @@ import { systemClock } from './clock';
 import { DatasetService } from './datasets/service';
 import type { Clock } from './clock';
 import { FeedbackService } from './feedback';
+import { GenerationService } from './generation/service';
 import { probeHardware } from './hardware';
 import { LearningLoop } from './learning';
 import { LlamaRuntime } from './llama';
+import { ModelService } from './models/service';
+import { OllamaProvider } from './ollama';
 import { readStats } from './stats';
 import { ValidationService } from './validation';
 import type { ParserHostOptions } from './validation/parserHost';
@@ -43,6 +46,8 @@ export interface CoreServices {
   readonly learning: LearningLoop;
   readonly validation: ValidationService;
   readonly datasets: DatasetService;
+  readonly models: ModelService;
+  readonly generation: GenerationService;
 }
 
 /** The app's core services behind the contract; Electron, the headless host and tests all start it the same way. */
@@ -85,9 +90,48 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     onProgress: (progress) => rpc.emit('datasets.progress', progress),
     onChanged: (list) => rpc.emit('datasets.changed', { datasets: list }),
   });
+  const hardware = () => probeHardware(options.dataDir, llama);
+  const models = new ModelService({
+    store,
+    clock,
+    dataDir: options.dataDir,
+    hardware,
+    onDownload: (download) => rpc.emit('models.download', download),
+    onChanged: (list) => rpc.emit('models.changed', { models: list }),
+  });
+  // The host is read on every call: the setting may change between calls.
+  const ollama: OllamaProvider = new OllamaProvider(() => generation.settings().ollamaHost);
+  const generation: GenerationService = new GenerationService({
+    store,
+    dataDir: options.dataDir,
+    llama,
+    models,
+    ollama,
+    artifacts,
+    onChunk: (event) => rpc.emit('generation.chunk', event),
+    onStatus: (event) => rpc.emit('generation.status', event),
+  });
   const rpc = new RpcServer(contract, {
     system: {
-      hardware: () => probeHardware(options.dataDir, llama),
+      hardware,
+    },
+    generation: {
+      generate: (args, { signal }) => generation.generate(args, signal),
+      stop: ({ generationId }) => generation.stop(generationId),
+      templates: () => generation.templates(),
+      settings: () => generation.settings(),
+      setSettings: (args) => generation.setSettings(args),
+    },
+    models: {
+      catalog: () => models.catalog(),
+      list: () => models.list(),
+      import: (args) => models.import(args),
+      delete: (args) => models.delete(args),
+      download: (args) => models.download(args),
+      downloads: () => models.downloads(),
+      cancelDownload: (args) => models.cancelDownload(args),
+      resumeDownload: (args) => models.resumeDownload(args),
+      ollama: () => ollama.status(),
     },
     artifacts: {
       add: (args) => artifacts.add(args),
@@ -130,9 +174,11 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   return {
     rpc,
     dataDir: options.dataDir,
-    services: { store, artifacts, feedback, learning, validation, datasets },
+    services: { store, artifacts, feedback, learning, validation, datasets, models, generation },
     connect: () => connectInProcess(contract, rpc),
     dispose: async () => {
+      // Generation frees its model before the runtime goes.
+      await Promise.all([generation.dispose(), models.dispose()]);
       await Promise.all([datasets.dispose(), validation.dispose(), llama.dispose(), checkpointer.stop()]);
       db.close();
     },

@@ -4,20 +4,23 @@ import { dirname, join, resolve } from 'node:path';
 import type { Llama } from 'node-llama-cpp';
 import { AppError } from '../../shared/errors';
 import type { CheckpointState } from '../../shared/training/checkpoint';
-import { SYSTEM_PROMPT } from '../../shared/training/config';
 import type { TrainingConfig } from '../../shared/training/config';
-import type { PromptCompletion } from '../../shared/training/examples';
+import type { PromptTemplates } from '../../shared/prompts';
 import { mixSeed, permutation } from '../../shared/training/random';
 import { learningRateAt } from '../../shared/training/schedule';
 import { Trainer } from '../../native/index';
 import type { LoraAdapter, TrainBatch, TrainingSession } from '../../native/index';
 import { readCheckpointState, resolveCheckpoint, writeCheckpoint } from './checkpoint';
-import { ExampleRenderer, fitToLength } from './render';
-import type { RenderedExample } from './render';
+import { ExampleRenderer, fitToLength } from '../core/prompts/render';
+import type { RenderedExample } from '../core/prompts/render';
+import type { PromptCompletion } from '../../shared/training/examples';
 
 export interface FinetuneRequest {
   readonly modelPath: string;
+  /** Each rendered in its kind's prompt template (the one generation uses), or as it is without a kind. */
   readonly examples: readonly PromptCompletion[];
+  /** The prompt templates by kind (loadPromptTemplates); default none: prompts go in as they are. */
+  readonly templates?: PromptTemplates;
   /** Where the final adapter (GGUF) goes. */
   readonly outPath: string;
   readonly config: TrainingConfig;
@@ -82,7 +85,8 @@ export interface FinetuneResult {
 /** SHA-256 of the examples, in order: what a resume checks the data against. */
 export function hashExamples(examples: readonly PromptCompletion[]): string {
   const hash = createHash('sha256');
-  for (const e of examples) hash.update(JSON.stringify([e.prompt, e.completion])).update('\n');
+  // The kind picks the template, so it is part of the data; without one the hash is as before kinds counted.
+  for (const e of examples) hash.update(JSON.stringify(e.kind ? [e.prompt, e.completion, e.kind] : [e.prompt, e.completion])).update('\n');
   return hash.digest('hex');
 }
 
@@ -266,7 +270,7 @@ async function prepare(llama: Llama, request: FinetuneRequest, config: TrainingC
   if (request.examples.length === 0) throw new AppError('invalid_arguments', 'there are no examples to train on', { field: 'data' });
   const vocab = await llama.loadModel({ modelPath: request.modelPath, vocabOnly: true });
   try {
-    const renderer = new ExampleRenderer(vocab, SYSTEM_PROMPT);
+    const renderer = new ExampleRenderer(vocab, request.templates ?? {});
     const train = fitToLength(request.examples.map((e) => renderer.render(e)), config.maxLength);
     if (train.examples.length === 0) {
       const shortest = request.examples.reduce((min, e) => Math.min(min, renderer.render(e).completionStart), Infinity) + 1;

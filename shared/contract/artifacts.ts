@@ -21,8 +21,43 @@ export const Artifact = z.object({
 });
 export type Artifact = z.infer<typeof Artifact>;
 
+/** Sampling settings of one generation. */
+export const SamplingSettings = z.object({
+  /** 0 is greedy. Default 0.2: architecture artifacts want little invention. */
+  temperature: z.number().min(0).max(2).default(0.2),
+  topP: z.number().gt(0).max(1).default(0.9),
+  maxTokens: z.number().int().min(1).max(32768).default(1024),
+  /** Null: a fresh random seed each time (the one used is recorded). */
+  seed: z.number().int().min(0).max(2 ** 31 - 1).nullable().default(null),
+});
+export type SamplingSettings = z.output<typeof SamplingSettings>;
+
+/** How a generated artifact was made: enough to make it again and to compare versions. */
+export const GenerationRecord = z.object({
+  provider: z.enum(['local', 'ollama']),
+  /** Installed model id (local) or the Ollama model's name. */
+  modelId: z.number().int().positive().nullable(),
+  modelName: z.string(),
+  /** SHA-256 of the base GGUF (local), or Ollama's digest when it gives one. */
+  modelHash: z.string().nullable(),
+  /** Null: the plain base. */
+  adapter: z.object({ path: z.string(), sha256: z.string() }).nullable(),
+  sampling: SamplingSettings.extend({ seed: z.number().int().nullable() }),
+  contextSize: z.number().int().positive().nullable(),
+  promptTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  durationMs: z.number().nonnegative(),
+  firstTokenMs: z.number().nonnegative().nullable(),
+  tokensPerSecond: z.number().nonnegative(),
+  /** Why it ended: the model's end of turn, the token limit, or the user's stop. */
+  finish: z.enum(['stop', 'max-tokens', 'stopped']),
+});
+export type GenerationRecord = z.infer<typeof GenerationRecord>;
+
 /** An artifact with everything recorded about it, oldest event first. */
 export const ArtifactDetail = Artifact.extend({
+  /** Null for artifacts added by hand. */
+  generation: GenerationRecord.nullable(),
   events: z.array(FeedbackEvent),
   /** The latest correction: the text the user wants instead of `output`. */
   correction: z.object({ eventId: Id, text: z.string(), similarity: z.number() }).nullable(),

@@ -1,13 +1,17 @@
 import { artifactsService } from './artifacts';
 import { datasetsService } from './datasets';
 import { feedbackService } from './feedback';
+import { generationService } from './generation';
 import { learningService } from './learning';
+import { modelsService } from './models';
 import { systemService } from './system';
 import { validationService } from './validation';
 
 /** The one declaration every binding (IPC, WebSocket, renderer client, CLI) is derived from. */
 export const contract = {
   system: systemService,
+  generation: generationService,
+  models: modelsService,
   artifacts: artifactsService,
   feedback: feedbackService,
   validation: validationService,

@@ -144,7 +144,8 @@ export function flatPrompt(record: DatasetRecord): string {
 
 /** The example as the trainer takes it (chat context is folded into the prompt). */
 export function toPromptCompletion(record: DatasetRecord): PromptCompletion {
-  return { prompt: flatPrompt(record), completion: record.completion };
+  const example = { prompt: flatPrompt(record), completion: record.completion };
+  return record.kind ? { ...example, kind: record.kind } : example;
 }
 
 /** The example as a JSON object of one of the three shapes (what an export writes per line). */

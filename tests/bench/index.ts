@@ -5,11 +5,12 @@ import { datasetsSuite } from './datasets.bench';
 import { feedbackSuite } from './feedback.bench';
 import type { BenchSuite, Figure } from './figures';
 import { forwardSuite } from './forward.bench';
+import { generateSuite } from './generate.bench';
 import { gpuSuite } from './gpu.bench';
 import { rpcSuite } from './rpc.bench';
 import { trainSuite } from './train.bench';
 
-const SUITES: BenchSuite[] = [rpcSuite, forwardSuite, trainSuite, feedbackSuite, datasetsSuite];
+const SUITES: BenchSuite[] = [rpcSuite, forwardSuite, trainSuite, generateSuite, feedbackSuite, datasetsSuite];
 /** Run only when named (`npm run bench gpu`): needs a GPU and tens of GB of disk. */
 const ON_REQUEST: BenchSuite[] = [gpuSuite];
 

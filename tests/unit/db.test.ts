@@ -7,6 +7,7 @@ import { openDatabase } from '../../db/connection';
 import { applyMigrations, checkRegistry, schemaVersion } from '../../db/migrations';
 import { feedback } from '../../db/migrations/001-feedback';
 import { datasets } from '../../db/migrations/002-datasets';
+import { models } from '../../db/migrations/003-models';
 import { MIGRATIONS } from '../../db/migrations/all';
 import type { Migration } from '../../db/migrations/types';
 import { AppError } from '../../shared/errors';
@@ -185,6 +186,38 @@ describe('migrations', () => {
       example.run(id, null, Buffer.alloc(16), 'validation');
       db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
       expect(db.prepare('SELECT COUNT(*) AS n FROM dataset_examples').get()).toEqual({ n: 0 });
+      db.close();
+    });
+  });
+
+  describe('003 models', () => {
+    const now = '2026-01-01T00:00:00.000Z';
+    const fresh = () => {
+      const db = new Database(':memory:');
+      db.pragma('foreign_keys = ON');
+      applyMigrations(db, [feedback, datasets, models]);
+      return db;
+    };
+    const generation = "INSERT INTO generations (artifact_id, provider, model_name, sampling, prompt_tokens, output_tokens, duration_ms, tokens_per_second, finish, adapter_path, adapter_sha256) VALUES (?, 'local', 'm', '{}', 1, 1, 1, 1, 'stop', ?, ?)";
+
+    it('keeps a generation with its artifact, and an adapter path only with its hash', () => {
+      const db = fresh();
+      const a = Number(db.prepare("INSERT INTO artifacts (kind, prompt, output, created_at, updated_at) VALUES ('erd', 'p', 'o', ?, ?)").run(now, now).lastInsertRowid);
+      expect(() => db.prepare(generation).run(a, '/x.gguf', null)).toThrow(/CHECK/);
+      db.prepare(generation).run(a, '/x.gguf', 'f'.repeat(64));
+      db.prepare('DELETE FROM artifacts WHERE id = ?').run(a);
+      expect(db.prepare('SELECT COUNT(*) AS n FROM generations').get()).toEqual({ n: 0 });
+      expect(schemaVersion(db)).toBe(3);
+      db.close();
+    });
+
+    it('refuses a model without a full SHA-256 and a download in an unknown state', () => {
+      const db = fresh();
+      const model = db.prepare("INSERT INTO models (name, path, managed, size_bytes, sha256, architecture, file_type, trainable, source, created_at) VALUES ('m', ?, 1, 10, ?, 'llama', 'F16', 1, 'import', ?)");
+      expect(() => model.run('/a.gguf', 'abc', now)).toThrow(/CHECK/);
+      model.run('/a.gguf', 'a'.repeat(64), now);
+      expect(() => model.run('/a.gguf', 'b'.repeat(64), now)).toThrow(/UNIQUE/);
+      expect(() => db.prepare("INSERT INTO downloads (uri, file_name, state, created_at, updated_at) VALUES ('u', 'f', 'sleeping', ?, ?)").run(now, now)).toThrow(/CHECK/);
       db.close();
     });
   });

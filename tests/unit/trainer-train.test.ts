@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Trainer } from '../../native/index';
 import type { TrainerModel } from '../../native/index';
 import { buildBatch, finetune } from '../../electron/trainer/engine';
-import { ExampleRenderer } from '../../electron/trainer/render';
+import { ExampleRenderer } from '../../electron/core/prompts/render';
 import { SYSTEM_PROMPT } from '../../shared/training/config';
 import { FIXTURES, fixtureFolder } from '../helpers/fixtures';
 import type { TensorType } from '../helpers/gguf/format';
@@ -46,7 +46,7 @@ describe('loss masking', () => {
   it('counts completion tokens only: the loss is their mean negative log-probability under the forward pass', async () => {
     const { path } = fixtures.model('f32', FIXTURES.f32);
     const vocab = await llama.loadModel({ modelPath: path, vocabOnly: true });
-    const renderer = new ExampleRenderer(vocab, SYSTEM_PROMPT);
+    const renderer = new ExampleRenderer(vocab, {});
     const rendered = MEMORISE.map((e) => renderer.render(e));
     await vocab.dispose();
     const model = await trainer.loadModel(path, { threads: 1 });

@@ -1,6 +1,9 @@
 import { resolveChatWrapper } from 'node-llama-cpp';
-import type { ChatHistoryItem, ChatWrapper, LlamaModel } from 'node-llama-cpp';
-import type { PromptCompletion } from '../../shared/training/examples';
+import type { ChatHistoryItem, ChatWrapper, LlamaModel, LlamaText } from 'node-llama-cpp';
+import type { ArtifactKind } from '../../../shared/contract/validation';
+import { chatTurn } from '../../../shared/prompts';
+import type { ChatTurn, PromptTemplates } from '../../../shared/prompts';
+import type { PromptCompletion } from '../../../shared/training/examples';
 
 /** An example as token ids; the loss covers tokens from `completionStart` on (completion and end-of-turn). */
 export interface RenderedExample {
@@ -9,34 +12,46 @@ export interface RenderedExample {
 }
 
 /**
- * Renders examples with the model's own chat wrapper, the one node-llama-cpp's LlamaChatSession picks
- * ("auto"), so training sees exactly the text generation will: system prompt, user turn, model turn,
- * then the token that ends the turn, so the model learns to stop.
+ * The one rendering of prompts, for training and generation alike: the kind's template makes the turn
+ * (shared/prompts.ts), and the model's own chat wrapper, the one node-llama-cpp's LlamaChatSession picks
+ * ("auto"), makes the tokens: system prompt, user turn, model turn, then the token that ends the turn,
+ * so the model learns to stop. A version is trained on exactly the text it will be asked.
  */
 export class ExampleRenderer {
   readonly wrapper: ChatWrapper;
-  private readonly endOfTurn: readonly number[];
+  readonly endOfTurn: readonly number[];
 
   constructor(
     private readonly model: LlamaModel,
-    private readonly systemPrompt: string,
+    private readonly templates: PromptTemplates,
   ) {
     this.wrapper = resolveChatWrapper(model);
     this.endOfTurn = this.findEndOfTurn();
   }
 
+  /** The turn an example or a request of `kind` becomes. */
+  turn(kind: ArtifactKind | null | undefined, prompt: string): ChatTurn {
+    return chatTurn(this.templates, kind, prompt);
+  }
+
+  /** The tokens generation starts from: everything up to where the model's reply begins. */
+  renderPrompt(turn: ChatTurn): number[] {
+    return this.tokenize(history(turn, []));
+  }
+
   render(example: PromptCompletion): RenderedExample {
-    const history = (response: string[]): ChatHistoryItem[] => [
-      { type: 'system', text: this.systemPrompt },
-      { type: 'user', text: example.prompt },
-      { type: 'model', response },
-    ];
-    const prompt = this.tokenize(history([]));
-    const full = [...this.tokenize(history([example.completion])), ...this.endOfTurn];
+    const turn = this.turn(example.kind, example.prompt);
+    const prompt = this.renderPrompt(turn);
+    const full = [...this.tokenize(history(turn, [example.completion])), ...this.endOfTurn];
     // Tokens may merge across the boundary: the completion starts where the two renderings part.
     let start = 0;
     while (start < prompt.length && start < full.length && prompt[start] === full[start]) start++;
     return { tokens: full, completionStart: start };
+  }
+
+  /** What ends the model's turn in this chat template (special tokens or text), for generation to stop on. */
+  stopTriggers(): LlamaText[] {
+    return this.wrapper.generateContextState({ chatHistory: [{ type: 'user', text: '' }, { type: 'model', response: [] }] }).stopGenerationTriggers;
   }
 
   private tokenize(history: ChatHistoryItem[]): number[] {
@@ -52,6 +67,14 @@ export class ExampleRenderer {
     }
     return this.model.tokens.eos === null ? [] : [this.model.tokens.eos];
   }
+}
+
+function history(turn: ChatTurn, response: string[]): ChatHistoryItem[] {
+  return [
+    { type: 'system', text: turn.system },
+    { type: 'user', text: turn.user },
+    { type: 'model', response },
+  ];
 }
 
 export interface PreparedExamples {

@@ -1,0 +1,285 @@
+import { randomInt } from 'node:crypto';
+import { basename } from 'node:path';
+import { LlamaCompletion } from 'node-llama-cpp';
+import type { Token } from 'node-llama-cpp';
+import type { Store } from '../../../db/store';
+import type { GenerationRecord, SamplingSettings } from '../../../shared/contract/artifacts';
+import { GenerateArgs, GenerationSettings } from '../../../shared/contract/generation';
+import type { GenerateResult, GeneratedKind, PromptTemplate } from '../../../shared/contract/generation';
+import type { InstalledModel } from '../../../shared/contract/models';
+import { AppError } from '../../../shared/errors';
+import { chatTurn, unwrapMermaid } from '../../../shared/prompts';
+import type { ArtifactService } from '../artifacts';
+import type { LlamaRuntime } from '../llama';
+import { sha256File } from '../models/hash';
+import type { OllamaProvider } from '../ollama';
+import { parseInput } from '../parseArgs';
+import { byKind, loadPromptTemplates } from '../prompts/templates';
+import { checkAdapter } from './adapter';
+import { LocalModelHost } from './localModel';
+import type { Loaded } from './localModel';
+
+const SETTINGS_KEY = 'generation';
+const DIAGRAM_KINDS: ReadonlySet<GeneratedKind> = new Set(['erd', 'flowchart', 'sequence']);
+/** Room kept after the prompt so the reply has space to start. */
+const MIN_REPLY_TOKENS = 16;
+
+export interface GenerationDeps {
+  readonly store: Store;
+  readonly dataDir: string;
+  readonly llama: LlamaRuntime;
+  /** The installed models (ModelService.get): throws not_found for an unknown id. */
+  readonly models: { get(id: number): InstalledModel };
+  readonly ollama: OllamaProvider;
+  readonly artifacts: ArtifactService;
+  readonly onChunk: (event: { generationId: string; index: number; text: string }) => void;
+  readonly onStatus: (event: { generationId: string; phase: Phase; message: string }) => void;
+}
+
+type Phase = 'loading-model' | 'loading-adapter' | 'evaluating-prompt' | 'generating' | 'validating';
+type Status = (phase: Phase, message: string) => void;
+
+interface Written {
+  readonly text: string;
+  readonly record: Omit<GenerationRecord, 'sampling' | 'provider'>;
+}
+
+/**
+ * Generates artifacts: the kind's prompt template, rendered by the trainer's own renderer (ExampleRenderer),
+ * streamed from a local model through node-llama-cpp (or from Ollama), then stored with how it was made
+ * and validated like a pasted artifact. One generation runs at a time: they share one model and one GPU.
+ */
+export class GenerationService {
+  readonly host: LocalModelHost;
+  private readonly running = new Map<string, AbortController>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: GenerationDeps) {
+    this.host = new LocalModelHost(deps.llama);
+  }
+
+  settings(): GenerationSettings {
+    return this.deps.store.settings.get(SETTINGS_KEY, GenerationSettings, GenerationSettings.parse({ sampling: {} }));
+  }
+
+  setSettings(change: { sampling?: Partial<SamplingSettings>; contextSize?: number; ollamaHost?: string; threads?: number }): GenerationSettings {
+    const current = this.settings();
+    const next = GenerationSettings.parse({ ...current, ...change, sampling: { ...current.sampling, ...change.sampling } });
+    this.deps.store.settings.set(SETTINGS_KEY, next);
+    return next;
+  }
+
+  async templates(): Promise<{ templates: PromptTemplate[] }> {
+    return { templates: await loadPromptTemplates(this.deps.dataDir) };
+  }
+
+  stop(generationId: string): { stopped: boolean } {
+    const controller = this.running.get(generationId);
+    controller?.abort();
+    return { stopped: controller !== undefined };
+  }
+
+  async generate(input: GenerateArgs, signal?: AbortSignal): Promise<GenerateResult> {
+    const args = parseInput(GenerateArgs, input);
+    if (this.running.has(args.generationId)) throw new AppError('conflict', `A generation with id ${args.generationId} is already running.`, { field: 'args.generationId' });
+    const defaults = this.settings();
+    const sampling = { ...defaults.sampling, ...args.sampling };
+    const seed = sampling.seed ?? randomInt(0, 2 ** 31 - 1);
+    const controller = new AbortController();
+    const onCallerAbort = () => controller.abort();
+    signal?.addEventListener('abort', onCallerAbort, { once: true });
+    this.running.set(args.generationId, controller);
+    let index = 0;
+    const emit = (text: string) => {
+      if (text) this.deps.onChunk({ generationId: args.generationId, index: index++, text });
+    };
+    const status: Status = (phase, message) =>
+      this.deps.onStatus({ generationId: args.generationId, phase, message });
+    try {
+      const templates = byKind(await loadPromptTemplates(this.deps.dataDir));
+      const written = await this.serialized(() =>
+        args.model.provider === 'local'
+          ? this.writeLocal(args.model.modelId, args.model.adapterPath ?? null, args.kind, args.requirements, { ...sampling, seed }, { contextSize: args.contextSize ?? defaults.contextSize, threads: args.threads ?? defaults.threads }, templates, controller.signal, emit, status)
+          : this.writeOllama(args.model.model, chatTurn(templates, args.kind, args.requirements), { ...sampling, seed }, controller.signal, emit, status),
+      );
+      const { text, unwrapped } = DIAGRAM_KINDS.has(args.kind) ? unwrapMermaid(written.text) : { text: written.text, unwrapped: false };
+      if (!text.trim()) {
+        const why = written.record.finish === 'stopped' ? 'It was stopped before it wrote anything' : 'The model ended its reply at once';
+        throw new AppError('unavailable', `${why}; nothing was stored. Generate again, or try another model or a higher temperature.`);
+      }
+      const generation: GenerationRecord = { ...written.record, provider: args.model.provider, sampling: { ...sampling, seed } };
+      status('validating', 'Validating…');
+      const stored = await this.deps.artifacts.add(
+        {
+          kind: args.kind,
+          prompt: args.requirements,
+          output: text,
+          model: generation.modelName,
+          modelVersion: generation.adapter ? basename(generation.adapter.path) : 'base',
+        },
+        generation,
+      );
+      return { ...stored, generation, unwrapped };
+    } finally {
+      signal?.removeEventListener('abort', onCallerAbort);
+      this.running.delete(args.generationId);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    for (const controller of this.running.values()) controller.abort();
+    await this.queue.catch(() => undefined);
+    await this.host.unload();
+  }
+
+  // One at a time: a second request waits for the first to finish.
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.catch(() => undefined).then(work);
+    this.queue = next;
+    return next;
+  }
+
+  private async writeLocal(
+    modelId: number,
+    adapterPath: string | null,
+    kind: GeneratedKind,
+    requirements: string,
+    sampling: SamplingSettings & { seed: number },
+    context: { contextSize: number; threads: number },
+    templates: ReturnType<typeof byKind>,
+    signal: AbortSignal,
+    emit: (text: string) => void,
+    status: Status,
+  ): Promise<Written> {
+    const model = this.deps.models.get(modelId);
+    if (model.missing) {
+      throw new AppError('not_found', `The model file ${model.path} is gone. Put it back, import it again, or delete "${model.name}" on the Models page.`, { field: 'args.model.modelId' });
+    }
+    if (model.fit?.where === 'none') {
+      throw new AppError('unavailable', `"${model.name}" does not fit this machine: ${model.fit.summary}. Choose a smaller model or a 4-bit file of it on the Models page.`, { field: 'args.model.modelId' });
+    }
+    if (adapterPath) await checkAdapter(adapterPath, model.path);
+    const adapter = adapterPath ? { path: adapterPath, sha256: await sha256File(adapterPath) } : null;
+    const contextSize = Math.min(context.contextSize, model.shape?.contextLength ?? context.contextSize);
+    if (!this.host.has(model.path)) status('loading-model', `Loading ${model.name}…`);
+    else if (!this.host.hasContext(adapterPath, contextSize, context.threads)) status('loading-adapter', adapterPath ? `Applying the adapter ${basename(adapterPath)}…` : 'Preparing the context…');
+    const loaded = await this.host.acquire(model.path, adapterPath, contextSize, templates, context.threads);
+    const prompt = loaded.renderer.renderPrompt(loaded.renderer.turn(kind, requirements));
+    if (prompt.length + MIN_REPLY_TOKENS > contextSize) {
+      // Refused, not cut: dropping part of the requirements would change what is asked, silently.
+      throw new AppError(
+        'invalid_arguments',
+        `The requirements take ${prompt.length} tokens with the ${kind} template; the context holds ${contextSize}. Shorten them, or raise the context size (this model takes up to ${model.shape?.contextLength ?? contextSize}).`,
+        { field: 'args.requirements' },
+      );
+    }
+    status('evaluating-prompt', `Reading ${prompt.length} tokens of prompt…`);
+    const result = await complete(loaded, prompt, sampling, signal, emit, () => status('generating', 'Writing…'));
+    return {
+      text: result.text,
+      record: {
+        modelId: model.id,
+        modelName: model.name,
+        modelHash: model.sha256,
+        adapter,
+        contextSize,
+        promptTokens: prompt.length,
+        outputTokens: result.outputTokens,
+        durationMs: result.durationMs,
+        firstTokenMs: result.firstTokenMs,
+        tokensPerSecond: result.durationMs > 0 ? (result.outputTokens * 1000) / result.durationMs : 0,
+        finish: result.finish,
+      },
+    };
+  }
+
+  private async writeOllama(
+    modelName: string,
+    turn: { system: string; user: string },
+    sampling: SamplingSettings & { seed: number },
+    signal: AbortSignal,
+    emit: (text: string) => void,
+    status: Status,
+  ): Promise<Written> {
+    status('generating', `Writing with Ollama's ${modelName}…`);
+    const result = await this.deps.ollama.generate({ model: modelName, system: turn.system, user: turn.user, sampling, signal, onChunk: emit });
+    return {
+      text: result.text,
+      record: {
+        modelId: null,
+        modelName: `ollama:${modelName}`,
+        modelHash: result.digest,
+        adapter: null,
+        contextSize: null,
+        promptTokens: result.promptTokens,
+        outputTokens: result.outputTokens,
+        durationMs: result.durationMs,
+        firstTokenMs: result.firstTokenMs,
+        tokensPerSecond: result.durationMs > 0 ? (result.outputTokens * 1000) / result.durationMs : 0,
+        finish: result.finish,
+      },
+    };
+  }
+}
+
+export interface Completion {
+  readonly text: string;
+  readonly outputTokens: number;
+  readonly durationMs: number;
+  readonly firstTokenMs: number | null;
+  readonly finish: GenerationRecord['finish'];
+}
+
+/**
+ * Streams a reply to already-rendered prompt tokens through node-llama-cpp's LlamaCompletion, stopping at the
+ * chat template's end of turn. LlamaCompletion puts the vocabulary's BOS in front itself, so a BOS the chat
+ * template wrote is taken off first: the model then sees exactly the tokens the trainer trained on.
+ */
+export async function complete(
+  loaded: Loaded,
+  prompt: readonly number[],
+  sampling: SamplingSettings & { seed: number },
+  signal: AbortSignal,
+  onText: (text: string) => void,
+  onFirstToken: () => void = () => undefined,
+): Promise<Completion> {
+  const { model, sequence } = loaded;
+  const bos = model.tokens.bos;
+  const input = bos !== null && model.tokens.shouldPrependBosToken && prompt[0] === bos ? prompt.slice(1) : prompt.slice();
+  const room = sequence.context.contextSize - prompt.length;
+  const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
+  const started = performance.now();
+  let firstTokenMs: number | null = null;
+  let outputTokens = 0;
+  try {
+    const result = await completion.generateCompletionWithMeta(input as Token[], {
+      maxTokens: Math.min(sampling.maxTokens, room),
+      temperature: sampling.temperature,
+      topP: sampling.topP,
+      seed: sampling.seed,
+      repeatPenalty: false,
+      disableContextShift: true,
+      customStopTriggers: loaded.renderer.stopTriggers(),
+      signal,
+      stopOnAbortSignal: true,
+      onToken: (tokens) => {
+        if (firstTokenMs === null) {
+          firstTokenMs = performance.now() - started;
+          onFirstToken();
+        }
+        outputTokens += tokens.length;
+      },
+      onTextChunk: onText,
+    });
+    const reason = result.metadata.stopReason;
+    return {
+      text: result.response,
+      outputTokens,
+      durationMs: performance.now() - started,
+      firstTokenMs,
+      finish: reason === 'abort' ? 'stopped' : reason === 'maxTokens' ? 'max-tokens' : 'stop',
+    };
+  } finally {
+    completion.dispose({ disposeSequence: false });
+  }
+}
