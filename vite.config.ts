@@ -10,5 +10,7 @@ export default defineConfig({
     outDir: '../out/renderer',
     emptyOutDir: true,
     target: 'chrome120',
+    // mermaid's chunks (over 500 kB) load only when a preview is first shown.
+    chunkSizeWarningLimit: 4096,
   },
 });

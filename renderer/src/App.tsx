@@ -2,13 +2,17 @@ import type { ReactElement } from 'react';
 import { useConnection } from './api/client';
 import { FileDrop } from './components/FileDrop';
 import { DatasetsPage } from './pages/DatasetsPage';
+import { GeneratePage } from './pages/GeneratePage';
 import { HistoryPage } from './pages/HistoryPage';
 import { LearningPage } from './pages/LearningPage';
+import { ModelsPage } from './pages/ModelsPage';
 import { SystemPage } from './pages/SystemPage';
 import { PAGES, useNavigation } from './stores/navigation';
 import type { PageId } from './stores/navigation';
 
 const PAGE_VIEWS: Record<PageId, () => ReactElement> = {
+  generate: GeneratePage,
+  models: ModelsPage,
   system: SystemPage,
   history: HistoryPage,
   learning: LearningPage,

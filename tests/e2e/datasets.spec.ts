@@ -42,7 +42,7 @@ const datasetsInStore = () => JSON.parse(runCli(['datasets', '--json', '--data-d
 
 test('drop a valid file: the dataset is listed with its stats and its examples preview', async ({ page }, testInfo) => {
   await page.goto(server.url);
-  await expect(page.getByRole('heading', { name: 'System' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Generate' })).toBeVisible();
   await dropFile(page, 'diagrams.jsonl', GOOD);
 
   // The drop opened the Datasets page and imported the file.

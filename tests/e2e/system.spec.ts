@@ -20,7 +20,7 @@ test.afterAll(async () => {
 });
 
 test('the System page shows this machine through the real UI and host', async ({ page }, testInfo) => {
-  await page.goto(server.url);
+  await page.goto(`${server.url}#/system`);
   await expect(page.getByRole('heading', { name: 'System' })).toBeVisible();
   await expect(page.getByTestId('memory-total')).toHaveText(formatBytes(totalmem()), { timeout: 30_000 });
   await expect(page.getByTestId('cpu-cores')).toContainText('logical');
@@ -46,7 +46,7 @@ test('the System page says why CUDA is off for a GPU the CUDA library has no cod
   const bin = fakeNvidiaSmi(join(dir.path, 'bin'), 'NVIDIA H200, 9.0');
   const gpuServer = await startServe(join(dir.path, 'data'), { ...process.env, PATH: `${bin}:${process.env.PATH}` });
   try {
-    await page.goto(gpuServer.url);
+    await page.goto(`${gpuServer.url}#/system`);
     await expect(page.getByTestId('compute-warning')).toContainText('no code the NVIDIA H200 (compute capability 9.0) can run', { timeout: 30_000 });
     await expect(page.getByTestId('compute-warning')).toContainText('update the NVIDIA driver to one for CUDA 13.1 or newer');
     await expect(page.getByTestId('compute-backend')).not.toHaveText('CUDA');

@@ -11,7 +11,7 @@ export function Card({ title, children }: { title: string; children: ReactNode }
 }
 
 /** A label and its value on one line; `testId` marks the value for end-to-end tests. */
-export function Row({ label, value, testId, mono }: { label: string; value: ReactNode; testId?: string; mono?: boolean }) {
+export function Row({ label, value, testId, mono }: { label: ReactNode; value: ReactNode; testId?: string; mono?: boolean }) {
   return (
     <div className="row">
       <span className="label">{label}</span>

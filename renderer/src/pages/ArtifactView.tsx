@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { ArtifactDetail } from '../../../shared/contract/artifacts';
 import type { FeedbackEvent } from '../../../shared/contract/feedback';
-import { EventChip, eventLabel, KIND_LABELS, RewardBadge, ScoreBadge, ValidationReasons } from '../components/feedback';
+import { EventChip, EventLabel, KIND_LABELS, RewardBadge, ScoreBadge, Thumb, ValidationReasons } from '../components/feedback';
 import { useArtifact } from '../stores/artifact';
 import { useNavigation } from '../stores/navigation';
 
@@ -98,15 +98,15 @@ function FeedbackCard({ artifact }: { artifact: ArtifactDetail }) {
       <h2>Feedback</h2>
       <div className="thumbs">
         <button aria-label="Thumbs up" title="This is good" disabled={busy !== undefined} onClick={() => void record({ artifactId: artifact.id, type: 'explicit_positive' }, 'up')}>
-          👍 Good
+          <Thumb /> Good
         </button>
         <button aria-label="Thumbs down" title="Needs improvement" disabled={busy !== undefined} onClick={() => void record({ artifactId: artifact.id, type: 'explicit_negative' }, 'down')}>
-          👎 Bad
+          <Thumb down /> Bad
         </button>
       </div>
       {last && last.event.artifactId === artifact.id && (
         <p role="status" data-testid="last-reward">
-          Recorded {eventLabel(last.event)}: reward <RewardBadge reward={last.event.reward} />
+          Recorded <EventLabel event={last.event} />: reward <RewardBadge reward={last.event.reward} />
           {last.batches.map((b) => ` — training batch ${b.id} created (${b.size} examples), job ${b.jobStatus}`)}
         </p>
       )}

@@ -2,12 +2,18 @@ import { useEffect, useState } from 'react';
 import type { FormEvent } from 'react';
 import type { LearningStatus, Stats } from '../../../shared/contract/learning';
 import { formatReward } from '../../../shared/reward';
-import { KIND_LABELS, RewardBadge } from '../components/feedback';
+import { KIND_LABELS, RewardBadge, Thumb } from '../components/feedback';
 import { useLearning } from '../stores/learning';
 import '../feedback.css';
 import { Card, Row } from '../components/layout';
 
-const TYPE_LABELS = { explicit_positive: '👍 Positive', explicit_negative: '👎 Negative', correction: '✎ Corrections', validation: '✓ Validations' } as const;
+// The thumbs are drawn (Thumb): a machine without an emoji font shows a box for the bare symbol.
+const TYPE_LABELS = {
+  explicit_positive: <><Thumb /> Positive</>,
+  explicit_negative: <><Thumb down /> Negative</>,
+  correction: '✎ Corrections',
+  validation: '✓ Validations',
+} as const;
 
 /** The adaptive-learning loop: progress to the next batch, rewards, batches and jobs, pause/resume, settings. */
 export function LearningPage() {

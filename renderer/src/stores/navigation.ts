@@ -1,7 +1,9 @@
 import { create } from 'zustand';
 
-/** Pages of the navigation shell, in sidebar order. Later pages join here. */
+/** Pages of the navigation shell, in sidebar order; the first is the default route. Later pages join here. */
 export const PAGES = [
+  { id: 'generate', label: 'Generate' },
+  { id: 'models', label: 'Models' },
   { id: 'system', label: 'System' },
   { id: 'history', label: 'History' },
   { id: 'learning', label: 'Learning' },
