@@ -1,7 +1,7 @@
-// Runs sandboxed in the renderer before the page: it exposes one message pipe and nothing else.
-import { contextBridge, ipcRenderer } from 'electron';
+// Runs sandboxed in the renderer before the page: it exposes one message pipe and a File's path on disk, nothing else.
+import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import { ClientMessage, IPC_CHANNEL } from '../../shared/rpc/protocol';
-import type { ArchitectBridge } from '../../shared/rpc/protocol';
+import type { ArchitectBridge, ArchitectFiles } from '../../shared/rpc/protocol';
 
 const bridge: ArchitectBridge = {
   send(message) {
@@ -17,4 +17,16 @@ const bridge: ArchitectBridge = {
   },
 };
 
+// The path of a File from a drop or an <input type="file">, so that the Models page can import a .gguf where it lies.
+const files: ArchitectFiles = {
+  pathForFile(file) {
+    try {
+      return webUtils.getPathForFile(file); // '' for a File that no file on disk backs
+    } catch {
+      return ''; // not a File
+    }
+  },
+};
+
 contextBridge.exposeInMainWorld('architect', bridge);
+contextBridge.exposeInMainWorld('architectFiles', files);

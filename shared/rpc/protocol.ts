@@ -33,3 +33,12 @@ export interface ArchitectBridge {
   /** Returns the function that removes the listener. */
   onMessage(listener: (message: unknown) => void): () => void;
 }
+
+/**
+ * The object the Electron preload puts on `window.architectFiles`: the path on disk of a File the person
+ * chose or dropped (Electron's `webUtils.getPathForFile`), and nothing more. Absent in a browser page.
+ */
+export interface ArchitectFiles {
+  /** The file's absolute path; '' when Electron has none for it (a File made in JS, not backed by a file on disk). */
+  pathForFile(file: File): string;
+}

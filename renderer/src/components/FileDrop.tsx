@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'react';
+import { canLearnFilePaths } from '../api/files';
 import { useDatasets } from '../stores/datasets';
+import { MODEL_FILE, useModels } from '../stores/models';
 import { useNavigation } from '../stores/navigation';
 
 /** The files the Datasets page imports. */
@@ -10,6 +12,8 @@ const carriesFiles = (event: DragEvent) => event.dataTransfer?.types.includes('F
 /**
  * Lets a dataset file be dropped anywhere on the window: shows a hint while one is dragged over, and
  * on drop opens the Datasets page and imports it. A file dropped elsewhere never replaces the page.
+ * A .gguf model is never taken for a dataset: in the desktop app it opens the Models page and is imported
+ * there by its path; a browser page, which cannot learn the path, says where to import it instead.
  */
 export function FileDrop() {
   const [over, setOver] = useState(false);
@@ -39,6 +43,18 @@ export function FileDrop() {
       setOver(false);
       const file = event.dataTransfer?.files[0];
       if (!file) return;
+      if (MODEL_FILE.test(file.name)) {
+        if (!canLearnFilePaths()) {
+          setRefused(
+            `${file.name} is a model, not a dataset. A browser page does not learn a dropped file’s path, so import it on the Models page by typing its path (dropping it works in the desktop app).`,
+          );
+          return;
+        }
+        setRefused(undefined);
+        useNavigation.getState().go('models');
+        void useModels.getState().importFile(file);
+        return;
+      }
       if (!DATASET_FILE.test(file.name)) {
         setRefused(`${file.name} is not a .jsonl or .json file; datasets are imported from those.`);
         return;
@@ -62,7 +78,7 @@ export function FileDrop() {
     <>
       {over && (
         <div className="drop-overlay" data-testid="drop-overlay">
-          <p>Drop a .jsonl or .json file to import it as a dataset</p>
+          <p>Drop a .jsonl or .json file to import it as a dataset{canLearnFilePaths() && ', or a .gguf file to import it as a model'}</p>
         </div>
       )}
       {refused && (

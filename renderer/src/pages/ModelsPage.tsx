@@ -1,8 +1,9 @@
-import { useEffect, useState } from 'react';
-import type { DragEvent, FormEvent } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import type { ChangeEvent, DragEvent, FormEvent } from 'react';
 import type { CatalogItem, Download, InstalledModel } from '../../../shared/contract/models';
 import { formatBytes } from '../../../shared/format';
 import { api } from '../api/client';
+import { canLearnFilePaths } from '../api/files';
 import { FIT_LABELS, formatEta, formatGB, useModels } from '../stores/models';
 import type { Notice } from '../stores/models';
 import { messageOf } from '../stores/errors';
@@ -10,38 +11,24 @@ import '../models.css';
 
 const SOURCE_LABELS: Record<InstalledModel['source'], string> = { catalog: 'catalog', url: 'URL', import: 'imported' };
 
-/** Models: what is installed, downloads with progress, import by path, the catalog with fits, and Ollama. */
+/** Models: what is installed, downloads with progress, import (a chosen or dropped file, or a path), the catalog with fits, and Ollama. */
 export function ModelsPage() {
   const load = useModels((s) => s.load);
-  const [dropNote, setDropNote] = useState<string | undefined>();
   useEffect(() => {
     void load();
   }, [load]);
 
-  // A dropped .gguf cannot be imported from a browser page: it does not learn the file's path.
-  const onDrop = (event: DragEvent) => {
-    const file = event.dataTransfer.files[0];
-    if (!file || !/\.gguf$/i.test(file.name)) return; // other files go on to the window's dataset drop
-    event.preventDefault();
-    event.stopPropagation();
-    setDropNote(`${file.name}: a dropped file's path is not available to the page, so it cannot be imported this way. Type its full path in “Import a local file” below.`);
-  };
-
+  // A .gguf dropped elsewhere on the page goes to the window's drop (components/FileDrop), which brings it to ImportLocalFile.
   return (
-    <section className="models-page" onDrop={onDrop}>
+    <section className="models-page">
       <header className="page-header">
         <h1>Models</h1>
         <button onClick={() => void load()}>Refresh</button>
       </header>
-      {dropNote && (
-        <div className="banner error" role="alert">
-          {dropNote} <button onClick={() => setDropNote(undefined)}>Dismiss</button>
-        </div>
-      )}
       <InstalledModels />
       <div className="models-add">
         <DownloadFromUrl />
-        <ImportByPath />
+        <ImportLocalFile />
       </div>
       <Downloads />
       <Catalog />
@@ -191,16 +178,74 @@ function DownloadFromUrl() {
   );
 }
 
-function ImportByPath() {
-  const { importPath, importing, importNotice } = useModels();
+const carriesFiles = (event: DragEvent) => event.dataTransfer.types.includes('Files');
+
+/**
+ * Import a local GGUF where it lies. In the desktop app a file can be chosen or dropped on this card (the preload tells
+ * its path); a browser page never learns a file's path, so there the path is typed. Every file drag over the card stops
+ * here: the window's dataset drop (components/FileDrop) never sees it.
+ */
+function ImportLocalFile() {
+  const { importPath, importFile, importing, importNotice } = useModels();
   const [path, setPath] = useState('');
+  const [over, setOver] = useState(false);
+  const picker = useRef<HTMLInputElement>(null);
+  const desktop = canLearnFilePaths();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if (path.trim() && (await importPath(path.trim()))) setPath('');
   };
+  const pick = (event: ChangeEvent<HTMLInputElement>) => {
+    const file = event.target.files?.[0];
+    event.target.value = ''; // the same file can be chosen again
+    if (file) void importFile(file);
+  };
+
+  const stopHere = (event: DragEvent) => {
+    if (!carriesFiles(event)) return false;
+    event.preventDefault();
+    event.stopPropagation();
+    return true;
+  };
+  const onDragEnter = (event: DragEvent) => {
+    if (stopHere(event)) setOver(true);
+  };
+  const onDragOver = (event: DragEvent) => {
+    if (stopHere(event)) event.dataTransfer.dropEffect = 'copy';
+  };
+  const onDragLeave = (event: DragEvent) => {
+    if (!stopHere(event)) return;
+    if (!event.currentTarget.contains(event.relatedTarget as Node | null)) setOver(false);
+  };
+  const onDrop = (event: DragEvent) => {
+    if (!stopHere(event)) return;
+    setOver(false);
+    const file = event.dataTransfer.files[0];
+    if (file) void importFile(file);
+  };
+
   return (
-    <form className="card" aria-label="Import a local file" onSubmit={(e) => void submit(e)}>
+    <form
+      className="card"
+      aria-label="Import a local file"
+      data-testid="import-drop"
+      onSubmit={(e) => void submit(e)}
+      onDragEnter={onDragEnter}
+      onDragOver={onDragOver}
+      onDragLeave={onDragLeave}
+      onDrop={onDrop}
+      style={over ? { outline: '2px dashed var(--accent)', outlineOffset: 2 } : undefined}
+    >
       <h2>Import a local file</h2>
+      {desktop && (
+        <div className="inline">
+          <button type="button" onClick={() => picker.current?.click()} disabled={importing}>
+            Choose a .gguf file…
+          </button>
+          <input ref={picker} type="file" accept=".gguf" onChange={pick} hidden tabIndex={-1} aria-hidden="true" />
+          <span className="muted small">{over ? 'Drop the .gguf file to import it' : 'or drop one on this card'}</span>
+        </div>
+      )}
       <label>
         Path of a .gguf file on this machine
         <input className="mono" value={path} onChange={(e) => setPath(e.target.value)} placeholder="/home/me/models/model.gguf" spellCheck={false} />
@@ -210,10 +255,14 @@ function ImportByPath() {
           {importing ? 'Importing… (reading its header and SHA-256)' : 'Import'}
         </button>
       </div>
-      <p className="muted small">
-        The app reads the file’s header and takes its SHA-256. Dropping a .gguf file on this page cannot import it: a page does not learn a dropped file’s path, so type
-        the path here.
-      </p>
+      {desktop ? (
+        <p className="muted small">The app reads the file’s header and takes its SHA-256; the file stays where it is.</p>
+      ) : (
+        <p className="muted small" data-testid="import-browser-note">
+          The app reads the file’s header and takes its SHA-256. In a browser, choosing or dropping a .gguf file cannot import it: a web page does not learn a file’s
+          path, so type the path here. Choosing or dropping a file works in the desktop app.
+        </p>
+      )}
       <NoticeLine notice={importNotice} testId="import-notice" />
     </form>
   );

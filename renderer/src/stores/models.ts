@@ -1,6 +1,7 @@
 import { create } from 'zustand';
 import type { CatalogItem, Download, DownloadArgs, InstalledModel, ModelFit, OllamaStatus } from '../../../shared/contract/models';
 import { api, client } from '../api/client';
+import { canLearnFilePaths, pathForFile } from '../api/files';
 import { messageOf } from './errors';
 
 /** What the last action on the page came to, shown next to the form that started it. */
@@ -8,6 +9,9 @@ export interface Notice {
   readonly tone: 'ok' | 'error';
   readonly text: string;
 }
+
+/** The files the Models page imports. */
+export const MODEL_FILE = /\.gguf$/i;
 
 type Section = 'catalog' | 'installed' | 'downloads' | 'ollama';
 
@@ -41,6 +45,11 @@ interface ModelsState {
   /** Forgets a finished download from the page (it stays installed). */
   dismissDownload(id: number): void;
   importPath(path: string): Promise<boolean>;
+  /**
+   * Imports a chosen or dropped file by its path on disk, which only the desktop app can learn; refuses,
+   * in `importNotice`, a file that is not a .gguf, one with no path (and any in a browser), and one while another imports.
+   */
+  importFile(file: File): Promise<boolean>;
   remove(model: InstalledModel): Promise<boolean>;
   clearNotice(which: 'downloadNotice' | 'importNotice' | 'deleteNotice'): void;
 }
@@ -163,6 +172,20 @@ export const useModels = create<ModelsState>((set, get) => {
       } finally {
         set({ importing: false });
       }
+    },
+    importFile: async (file) => {
+      const refuse = (text: string) => {
+        set({ importNotice: { tone: 'error', text } });
+        return false;
+      };
+      if (!MODEL_FILE.test(file.name)) return refuse(`${file.name} is not a .gguf file: models are imported from GGUF files.`);
+      if (!canLearnFilePaths()) {
+        return refuse(`${file.name}: a browser page does not learn a file’s path, so it cannot import it this way. Type its full path instead; choosing or dropping a file works in the desktop app.`);
+      }
+      const path = pathForFile(file);
+      if (!path) return refuse(`The app could not learn where ${file.name} is on disk: type its full path instead.`);
+      if (get().importing) return refuse(`Another file is still being imported: choose or drop ${file.name} again when it is done.`);
+      return get().importPath(path);
     },
     remove: async (model) => {
       try {
