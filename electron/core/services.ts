@@ -5,6 +5,7 @@ import { openDatabase } from '../../db/connection';
 import { createStore } from '../../db/store';
 import type { Store } from '../../db/store';
 import { contract } from '../../shared/contract';
+import type { HardwareInfo } from '../../shared/contract/system';
 import type { Contract } from '../../shared/contract';
 import { connectInProcess } from '../../shared/rpc/loopback';
 import type { RpcClient } from '../../shared/rpc/client';
@@ -36,6 +37,8 @@ export interface CoreOptions {
   readonly validation?: ParserHostOptions;
   /** The dataset worker's built file (tests build their own); default out/workers/datasetImport.js. */
   readonly datasetWorkerFile?: string;
+  /** What the machine has (default: the real probe); tests stand in a smaller or larger machine. */
+  readonly hardware?: () => Promise<HardwareInfo>;
 }
 
 /** The services behind the contract, for in-process callers that need more than the contract (exports). */
@@ -90,12 +93,13 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     onProgress: (progress) => rpc.emit('datasets.progress', progress),
     onChanged: (list) => rpc.emit('datasets.changed', { datasets: list }),
   });
-  const hardware = () => probeHardware(options.dataDir, llama);
+  const hardware = options.hardware ?? (() => probeHardware(options.dataDir, llama));
   const models = new ModelService({
     store,
     clock,
     dataDir: options.dataDir,
-    hardware,
+    // Fits are asked for on every list and generation; a probe a few seconds old is current enough.
+    hardware: memoize(hardware, 5000),
     onDownload: (download) => rpc.emit('models.download', download),
     onChanged: (list) => rpc.emit('models.changed', { models: list }),
   });
@@ -182,5 +186,21 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       await Promise.all([datasets.dispose(), validation.dispose(), llama.dispose(), checkpointer.stop()]);
       db.close();
     },
+  };
+}
+
+/** `probe`'s last answer while it is younger than `ttlMs`; a failed probe is not kept. */
+function memoize<T>(probe: () => Promise<T>, ttlMs: number): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    if (!last || performance.now() - last.at > ttlMs) {
+      const value = probe();
+      const entry = { at: performance.now(), value };
+      last = entry;
+      value.catch(() => {
+        if (last === entry) last = undefined;
+      });
+    }
+    return last.value;
   };
 }

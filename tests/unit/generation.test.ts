@@ -181,6 +181,25 @@ describe('bad input is refused with a clear error and nothing stored', () => {
   });
 });
 
+describe('a model the machine cannot hold', () => {
+  it('is refused before loading, with the estimate and what would fit (stand-in probe: a 1 GB machine without a GPU)', async () => {
+    const small = makeTempDir('architect-generation-small-');
+    const real = await core.connect().api.system.hardware({});
+    const machine = await createCore({ dataDir: small.path, hardware: async () => ({ ...real, gpus: [], compute: { ...real.compute, backend: 'cpu', vram: null }, memory: { totalBytes: 1e9, freeBytes: 5e8 } }) });
+    try {
+      const id = (await machine.services.models.import({ path: modelPath })).id;
+      const error = await machine.connect().api.generation.generate(request({ model: { provider: 'local', modelId: id } })).catch((e: unknown) => e as { code: string; message: string });
+      expect(error).toMatchObject({ code: 'unavailable' });
+      expect((error as { message: string }).message).toMatch(/does not fit this machine: needs [\d.]+ (GB|MB).*Download a smaller model/);
+      expect(machine.services.generation.host.loads).toBe(0);
+      expect(machine.services.artifacts.list().total).toBe(0);
+    } finally {
+      await machine.dispose();
+      small.remove();
+    }
+  });
+});
+
 describe('Ollama as a second provider (stand-in server: no Ollama runs here)', () => {
   it('generates through the stand-in, streamed, and stores the artifact', async () => {
     const standIn = await OllamaStandIn.start();

@@ -29,7 +29,7 @@ export interface GenerationDeps {
   readonly dataDir: string;
   readonly llama: LlamaRuntime;
   /** The installed models (ModelService.get): throws not_found for an unknown id. */
-  readonly models: { get(id: number): InstalledModel };
+  readonly models: { get(id: number): InstalledModel; list(): Promise<{ models: InstalledModel[] }> };
   readonly ollama: OllamaProvider;
   readonly artifacts: ArtifactService;
   readonly onChunk: (event: { generationId: string; index: number; text: string }) => void;
@@ -151,12 +151,16 @@ export class GenerationService {
     emit: (text: string) => void,
     status: Status,
   ): Promise<Written> {
-    const model = this.deps.models.get(modelId);
+    // From the list: its fit is computed against what the machine has free now.
+    const model = (await this.deps.models.list()).models.find((m) => m.id === modelId) ?? this.deps.models.get(modelId);
     if (model.missing) {
       throw new AppError('not_found', `The model file ${model.path} is gone. Put it back, import it again, or delete "${model.name}" on the Models page.`, { field: 'args.model.modelId' });
     }
     if (model.fit?.where === 'none') {
-      throw new AppError('unavailable', `"${model.name}" does not fit this machine: ${model.fit.summary}. Choose a smaller model or a 4-bit file of it on the Models page.`, { field: 'args.model.modelId' });
+      // Refused before loading: llama.cpp would swap the machine to a halt or abort on a failed allocation.
+      const fitting = (await this.deps.models.list()).models.filter((m) => !m.missing && m.fit && m.fit.where !== 'none').map((m) => `"${m.name}"`);
+      const instead = fitting.length ? `These installed models fit: ${fitting.join(', ')}.` : 'Download a smaller model or a 4-bit file on the Models page.';
+      throw new AppError('unavailable', `"${model.name}" does not fit this machine: ${model.fit.summary}. ${instead}`, { field: 'args.model.modelId' });
     }
     if (adapterPath) await checkAdapter(adapterPath, model.path);
     const adapter = adapterPath ? { path: adapterPath, sha256: await sha256File(adapterPath) } : null;
