@@ -25,9 +25,14 @@ export class LlamaRuntime {
   notice: string | undefined;
 
   get(): Promise<Llama> {
-    this.loading ??= gpuOption('auto').then(({ gpu, notice }) => {
+    this.loading ??= gpuOption('auto').then(async ({ gpu, notice }) => {
       this.notice = notice;
-      return getLlama({ gpu, build: 'never', progressLogs: false, logLevel: LlamaLogLevel.error });
+      const llama = await getLlama({ gpu, build: 'never', progressLogs: false, logLevel: LlamaLogLevel.error });
+      // On the CPU node-llama-cpp gives each context at least 4 threads; on a 2-core machine their
+      // spinning at ggml's barriers made decoding ~500× slower (measured: 13 s for 12 tokens). One thread
+      // per math core instead.
+      if (llama.gpu === false) llama.maxThreads = llama.cpuMathCores;
+      return llama;
     });
     this.loading.catch(() => (this.loading = undefined));
     return this.loading;

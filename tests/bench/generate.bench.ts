@@ -40,14 +40,17 @@ export const generateSuite: BenchSuite = {
       const api = core.connect().api;
       let n = 0;
       const ours = async () => {
+        const started = performance.now();
         const result = await api.generation.generate({ generationId: `bench-${n++}-generation`, kind: 'code', requirements: REQUIREMENTS, model: { provider: 'local', modelId }, sampling, contextSize: 2048 });
-        return result.generation;
+        return { ...result.generation, wallMs: performance.now() - started };
       };
 
       // node-llama-cpp directly, on the same tokens the service renders, in a context of the same size.
       const templates = byKind(await loadPromptTemplates(undefined));
       const direct = await llama.loadModel({ modelPath });
-      const context = await direct.createContext({ contextSize: 2048, sequences: 1 });
+      // The threads our runtime gives a context on the CPU (LlamaRuntime): one per math core.
+      const threads = llama.gpu === false ? llama.cpuMathCores : undefined;
+      const context = await direct.createContext({ contextSize: 2048, sequences: 1, ...(threads ? { threads } : {}) });
       const sequence = context.getSequence();
       const renderer = new ExampleRenderer(direct, templates);
       const tokens = renderer.renderPrompt(renderer.turn('code', REQUIREMENTS));
@@ -67,21 +70,25 @@ export const generateSuite: BenchSuite = {
       await theirs();
       let bestOurs = 0;
       let bestTheirs = 0;
+      let bestWall = 0;
       let firstToken = Infinity;
       let outputTokens = 0;
       for (let i = 0; i < RUNS; i++) {
         const g = await ours();
         bestOurs = Math.max(bestOurs, g.tokensPerSecond);
+        bestWall = Math.max(bestWall, (g.outputTokens * 1000) / g.wallMs);
         firstToken = Math.min(firstToken, g.firstTokenMs ?? Infinity);
         outputTokens = g.outputTokens;
         bestTheirs = Math.max(bestTheirs, await theirs());
       }
       await context.dispose();
       await direct.dispose();
-      const note = `${prompt.length}-token prompt, ${outputTokens} tokens out, best of ${RUNS}`;
-      record({ name: 'generate.ours', value: bestOurs, unit: 'tok/s', note: `service incl. storage and validation; ${note}` });
+      const note = `${prompt.length}-token prompt, ${outputTokens} tokens out, ${threads ?? 'GPU'} threads, best of ${RUNS}`;
+      record({ name: 'generate.ours', value: bestOurs, unit: 'tok/s', note: `the service's own figure (prompt + decoding); ${note}` });
+      record({ name: 'generate.ours_whole_call', value: bestWall, unit: 'tok/s', note: 'output tokens over the whole call: template, rendering, storage, validation' });
       record({ name: 'generate.llama_cpp', value: bestTheirs, unit: 'tok/s', note: 'LlamaCompletion directly' });
       record({ name: 'generate.ratio', value: bestOurs / bestTheirs, unit: '×', note: 'target ≥ 0.97' });
+      record({ name: 'generate.ratio_whole_call', value: bestWall / bestTheirs, unit: '×', note: 'with storage and validation counted against us' });
       record({ name: 'generate.first_token', value: firstToken, unit: 'ms', note: 'from the call to the first token (prompt evaluation)' });
 
       // Loading the base against switching adapters on it (a new context each, the base kept).
