@@ -4,7 +4,7 @@ import type { Database as Db, Statement } from 'better-sqlite3';
 import type { DatasetSummary, FeedbackFilters, ImportReport } from '../shared/contract/datasets';
 import { AppError } from '../shared/errors';
 import type { DatasetRecord } from '../shared/datasets/records';
-import { splitKey } from '../shared/datasets/split';
+import { splitKey, validationQuotas } from '../shared/datasets/split';
 import type { DatasetRepo } from './datasets';
 
 /** One example on its way into a dataset. */
@@ -131,13 +131,19 @@ export function commitStaged(db: Db, repo: DatasetRepo, staging: string, meta: D
         WHERE EXISTS (SELECT 1 FROM main.dataset_examples d WHERE d.hash = staging.examples.hash);
     `);
     if (meta.dropDuplicates) db.exec('UPDATE staging.examples SET keep = 0 WHERE within_dup = 1 OR across_dup = 1');
+    // How many of each kind are held out (shared/training/split.ts: the rule finetune --data follows), then
+    // within each kind the examples with the smallest split keys.
+    const strata = db
+      .prepare('SELECT kind, COUNT(*) AS size, MIN(split_key) AS first FROM staging.examples WHERE keep = 1 GROUP BY kind ORDER BY kind')
+      .all() as { kind: string | null; size: number; first: number }[];
+    const quotas = validationQuotas(strata, meta.validationShare);
     db.prepare(
       `UPDATE staging.examples SET split = 'validation' WHERE rowid IN (
-         SELECT rowid FROM (
-           SELECT rowid, ROW_NUMBER() OVER (PARTITION BY kind ORDER BY split_key, rowid) AS r, COUNT(*) OVER (PARTITION BY kind) AS n
-           FROM staging.examples WHERE keep = 1)
-         WHERE r <= validation_count(n, @share))`,
-    ).run({ share: meta.validationShare });
+         SELECT ranked.rowid FROM (
+           SELECT rowid, kind, ROW_NUMBER() OVER (PARTITION BY kind ORDER BY split_key, rowid) AS r FROM staging.examples WHERE keep = 1) AS ranked
+         JOIN (SELECT value ->> '$[0]' AS kind, value ->> '$[1]' AS quota FROM json_each(@quotas)) AS q ON q.kind IS ranked.kind
+         WHERE ranked.r <= q.quota)`,
+    ).run({ quotas: JSON.stringify(strata.map((s, i) => [s.kind, quotas[i]])) });
     const stats = db
       .prepare(
         `SELECT SUM(keep) AS examples, SUM(keep AND split = 'validation') AS validation, SUM(CASE WHEN keep THEN tokens END) AS tokens,

@@ -1,7 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { DatasetExample, DatasetSummary, FeedbackFilters, ImportReport, Turn } from '../shared/contract/datasets';
 import type { ArtifactKind } from '../shared/contract/validation';
-import { validationCount } from '../shared/datasets/split';
 
 interface DatasetRow {
   id: number;
@@ -44,11 +43,6 @@ interface ExampleRow {
 /** An example as stored, for exports and training. */
 export type StoredExample = Omit<ExampleRow, 'context'> & { context: Turn[] };
 
-/** validation_count(n, share) in SQL (shared/datasets/split.ts): the split's SQL and its tests use one definition. */
-export function registerSplitFunctions(db: Database): void {
-  db.function('validation_count', { deterministic: true }, (n: unknown, share: unknown) => validationCount(Number(n), Number(share)));
-}
-
 /** The datasets and dataset_examples tables: reads, renames and deletes. Storing goes through staging (datasetStaging.ts). */
 export class DatasetRepo {
   private readonly listStmt: Statement<[], DatasetRow>;
@@ -65,7 +59,6 @@ export class DatasetRepo {
   private readonly acrossStmt: Statement<{ id: number }, { n: number }>;
 
   constructor(db: Database) {
-    registerSplitFunctions(db);
     this.listStmt = db.prepare('SELECT * FROM datasets ORDER BY created_at DESC, id DESC');
     this.getStmt = db.prepare('SELECT * FROM datasets WHERE id = ?');
     this.byNameStmt = db.prepare('SELECT * FROM datasets WHERE name = ?');

@@ -17,6 +17,8 @@ import type {
   TrainerAddon,
   TrainingSessionOptions,
 } from './addon-types';
+import { DEFAULT_TARGETS } from '../shared/training/config';
+import type { LoraTarget } from '../shared/training/config';
 
 export type {
   AddonAdapterInfo as AdapterInfo,
@@ -30,8 +32,8 @@ export type {
 /** The ggml library variants node-llama-cpp ships; the trainer is built once per variant. */
 export type TrainerVariant = 'cpu' | 'cuda' | 'vulkan' | 'metal';
 
-export const LORA_MODULES = ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down'] as const;
-export type LoraModule = (typeof LORA_MODULES)[number];
+/** The modules LoRA can adapt: shared/training/config.ts's list (`LoraTarget.options`), which the addon checks targets against. */
+export type LoraModule = LoraTarget;
 
 // Bundled code lives in out/<entry>/, sources in native/: find native/out from either.
 const OUT_DIRS = ['./out/', '../../native/out/'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
@@ -89,7 +91,7 @@ export interface LoraOptions {
   readonly rank?: number;
   /** LoRA alpha; the update is scaled by alpha / rank. Default 16. */
   readonly alpha?: number;
-  /** Modules to adapt in every layer. Default: attn_q and attn_v. */
+  /** Modules to adapt in every layer. Default: the training config's, DEFAULT_TARGETS (attn_q, attn_k, attn_v, attn_output). */
   readonly targets?: readonly LoraModule[];
   /** Seed for A's Gaussian initialisation. Default 42. */
   readonly seed?: number;
@@ -167,7 +169,7 @@ export class TrainerModel {
     const handle = this.addon.createAdapter(this.live(), {
       rank: options.rank ?? 8,
       alpha: options.alpha ?? 16,
-      targets: [...(options.targets ?? ['attn_q', 'attn_v'])],
+      targets: [...(options.targets ?? DEFAULT_TARGETS)],
       seed: options.seed ?? 42,
     });
     return new LoraAdapter(handle);

@@ -3,7 +3,7 @@ import { readExamplesFile } from '../../electron/core/datasets/readFile';
 import { finetune } from '../../electron/trainer/engine';
 import { gpuOption } from '../../electron/core/llama';
 import type { FinetuneResult, StepProgress } from '../../electron/trainer/engine';
-import { TrainingConfig } from '../../shared/training/config';
+import { DEFAULT_TARGETS, LoraTarget, TrainingConfig } from '../../shared/training/config';
 import { formatBytes } from '../../shared/format';
 import { trainingExamples } from '../../electron/core/datasets/training';
 import { byKind, loadPromptTemplates } from '../../electron/core/prompts/templates';
@@ -45,7 +45,7 @@ export const finetuneCommand = defineCommand({
     rank: { type: 'string', placeholder: 'R', description: 'LoRA rank (default 8)' },
     alpha: { type: 'string', placeholder: 'A', description: 'LoRA alpha; scale = alpha / rank (default 16)' },
     dropout: { type: 'string', placeholder: 'P', description: 'LoRA dropout (default 0.05)' },
-    targets: { type: 'string', placeholder: 'LIST', description: 'modules, comma-separated (default attn_q,attn_k,attn_v,attn_output)' },
+    targets: { type: 'string', placeholder: 'LIST', description: `modules, comma-separated: ${LoraTarget.options.join(', ')} (default ${DEFAULT_TARGETS.join(',')})` },
     'max-length': { type: 'string', placeholder: 'N', description: 'tokens per example; longer ones are cut (default 512)' },
     'val-split': { type: 'string', placeholder: 'F', description: 'share held out for validation loss (default 0.1)' },
     schedule: { type: 'string', placeholder: 'S', description: 'constant, linear or cosine (default cosine)' },
@@ -126,7 +126,7 @@ export const finetuneCommand = defineCommand({
   },
 });
 
-function parseConfig(values: Record<string, unknown>): TrainingConfig {
+export function parseConfig(values: Record<string, unknown>): TrainingConfig {
   const input: Record<string, unknown> = {};
   for (const [flag, key] of Object.entries(FLAGS)) {
     const raw = values[flag];

@@ -8,6 +8,7 @@ import type { TrainingConfig } from '../../shared/training/config';
 import type { PromptTemplates } from '../../shared/prompts';
 import { mixSeed, permutation } from '../../shared/training/random';
 import { learningRateAt } from '../../shared/training/schedule';
+import { validationCount } from '../../shared/training/split';
 import { Trainer } from '../../native/index';
 import type { LoraAdapter, TrainBatch, TrainingSession } from '../../native/index';
 import { readCheckpointState, resolveCheckpoint, writeCheckpoint } from './checkpoint';
@@ -295,10 +296,13 @@ async function prepare(llama: Llama, request: FinetuneRequest, config: TrainingC
   }
 }
 
-/** Validation takes a seeded share of the examples (at least one when asked for and there are two or more). */
+/**
+ * Validation takes a seeded share of the examples: as many as a stored dataset of them holds out
+ * (validationCount: at least one when asked for and there are two or more, never all).
+ */
 function split(n: number, config: TrainingConfig): { train: number[]; validation: number[] } {
   const order = permutation(n, mixSeed(config.seed, 0x5eed));
-  const count = config.valSplit > 0 && n >= 2 ? Math.min(n - 1, Math.max(1, Math.round(n * config.valSplit))) : 0;
+  const count = validationCount(n, config.valSplit);
   return { validation: order.slice(0, count).sort((a, b) => a - b), train: order.slice(count).sort((a, b) => a - b) };
 }
 

@@ -4,14 +4,8 @@ import { mixSeed } from '../training/random';
 export const DEFAULT_VALIDATION_SHARE = 0.1;
 export const DEFAULT_SPLIT_SEED = 42;
 
-/**
- * How many of `n` examples (of one stratum) go to validation: `n × share` rounded, but never all of
- * them, so a stratum with examples keeps at least one for training.
- */
-export function validationCount(n: number, share: number): number {
-  const count = Math.round(n * share);
-  return n > 0 && count >= n ? n - 1 : count;
-}
+// How many are held out, in all and per artifact kind: the rule finetune --data follows too.
+export { validationCount, validationQuotas } from '../training/split';
 
 /**
  * An example's place in the seeded order its split is drawn from: a function of its content hash and

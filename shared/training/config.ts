@@ -1,8 +1,15 @@
 import { z } from 'zod';
 
-/** LoRA target modules of a llama block (names as in llama.cpp's GGUF tensors). */
+/**
+ * LoRA target modules of a llama block (names as in llama.cpp's GGUF tensors): the one list, which the
+ * CLI, the native wrapper and the tests take from here; the addon knows the same ones (lora_modules() in
+ * native/src/model.cpp) and refuses any other. `LoraTarget.options` lists them.
+ */
 export const LoraTarget = z.enum(['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down']);
 export type LoraTarget = z.infer<typeof LoraTarget>;
+
+/** The modules a run adapts unless told otherwise: the attention projections (the config's and the native wrapper's default). */
+export const DEFAULT_TARGETS: readonly LoraTarget[] = Object.freeze(['attn_q', 'attn_k', 'attn_v', 'attn_output'] as const);
 
 export const Schedule = z.enum(['constant', 'linear', 'cosine']);
 export type Schedule = z.infer<typeof Schedule>;
@@ -23,7 +30,7 @@ export const TrainingConfig = z
     rank: count(1, 1024).default(8),
     alpha: z.number().positive().max(1e6).default(16),
     dropout: z.number().min(0).lt(1).default(0.05),
-    targets: z.array(LoraTarget).min(1).default(['attn_q', 'attn_k', 'attn_v', 'attn_output']),
+    targets: z.array(LoraTarget).min(1).default(() => [...DEFAULT_TARGETS]),
     /** Tokens per example (prompt + completion); longer examples are cut and counted. */
     maxLength: count(8, 1 << 20).default(512),
     /** Share of examples held out for validation loss. */

@@ -1,9 +1,10 @@
-import { TrainingConfig } from '../../shared/training/config';
+import { LoraTarget, TrainingConfig } from '../../shared/training/config';
 import type { TrainingConfigInput } from '../../shared/training/config';
 import type { LoadModelOptions, LoraAdapter, Trainer, TrainerModel } from '../../native/index';
 import { gaussian } from './tinyModel';
 
-export const ALL_TARGETS = ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down'] as const;
+/** Every module LoRA can adapt (shared/training/config.ts's one list). */
+export const ALL_TARGETS = LoraTarget.options;
 
 /** A memorisation set in the guide's format. */
 export const MEMORISE = [

@@ -217,10 +217,11 @@ describe('dataset reader: files', () => {
 });
 
 describe('split', () => {
-  it('holds out the rounded share of each stratum, never all of it', () => {
+  it('holds out the rounded share, at least one of two or more when asked, never all of it', () => {
     expect(validationCount(100, 0.1)).toBe(10);
     expect(validationCount(15, 0.1)).toBe(2);
-    expect(validationCount(4, 0.1)).toBe(0);
+    expect(validationCount(4, 0.1)).toBe(1);
+    expect(validationCount(4, 0)).toBe(0);
     expect(validationCount(1, 0.5)).toBe(0);
     expect(validationCount(2, 0.5)).toBe(1);
     expect(validationCount(0, 0.1)).toBe(0);

@@ -262,12 +262,20 @@ describe('adapters from elsewhere', () => {
 describe('checkpoints', () => {
   // Dropout, gradient accumulation and a schedule all on, so the RNG and data order must be restored too.
   const config = tinyConfig({ epochs: 4, batchSize: 1, gradAccum: 2, dropout: 0.1, schedule: 'cosine', warmup: 2, checkpointEvery: 3 });
+  // The uninterrupted run (adapter and checkpoints) the tests compare with: trained by whichever test asks first,
+  // so each test runs alone as well as after the others.
+  let straightRun: Promise<{ path: string; straight: string; steps: number }> | undefined;
+  const straightRunOf = () =>
+    (straightRun ??= (async () => {
+      const { path } = fixtures.model('q8_0', FIXTURES.q8_0);
+      const straight = join(fixtures.dir, 'straight.gguf');
+      const { steps } = await finetune(llama, { modelPath: path, examples: MEMORISE, outPath: straight, config });
+      return { path, straight, steps };
+    })());
 
   it('N steps, resume, N steps give the adapter that 2N steps straight give (within 1e-5)', async () => {
-    const { path } = fixtures.model('q8_0', FIXTURES.q8_0);
-    const straight = join(fixtures.dir, 'straight.gguf');
-    const first = await finetune(llama, { modelPath: path, examples: MEMORISE, outPath: straight, config });
-    expect(first.steps).toBe(8); // 3 examples → 2 steps per epoch × 4 epochs
+    const { path, straight, steps } = await straightRunOf();
+    expect(steps).toBe(8); // 3 examples → 2 steps per epoch × 4 epochs
     const resumedOut = join(fixtures.dir, 'resumed.gguf');
     const resumed = await finetune(llama, {
       modelPath: path,
@@ -282,8 +290,7 @@ describe('checkpoints', () => {
   });
 
   it('cancel, then resume, finishes the same run', async () => {
-    const { path } = fixtures.model('q8_0', FIXTURES.q8_0);
-    const straight = join(fixtures.dir, 'straight.gguf');
+    const { path, straight } = await straightRunOf();
     const out = join(fixtures.dir, 'cancelled.gguf');
     const controller = new AbortController();
     const cancelled = await finetune(
