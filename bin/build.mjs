@@ -15,6 +15,7 @@ await Promise.all([
       'bench/index': 'tests/bench/index.ts',
       // A worker thread's entry of its own; the core finds it at out/workers/ (electron/core/datasets/importHost.ts).
       'workers/datasetImport': 'electron/core/datasets/importWorker.ts',
+      'workers/trainer': 'electron/trainer/worker.ts',
     },
     outdir: 'out',
     format: 'esm',

@@ -31,6 +31,7 @@ export interface FilteredExample {
 export interface JobCountsRow {
   queued: number;
   running: number;
+  paused: number;
   succeeded: number;
   failed: number;
   cancelled: number;
@@ -149,7 +150,7 @@ export class LearningRepo {
   }
 
   jobCounts(): JobCountsRow {
-    const counts: JobCountsRow = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
+    const counts: JobCountsRow = { queued: 0, running: 0, paused: 0, succeeded: 0, failed: 0, cancelled: 0 };
     for (const row of this.jobCountsStmt.all()) counts[row.status] = row.n;
     return counts;
   }

@@ -3,6 +3,7 @@ import { ArtifactRepo } from './artifacts';
 import { DatasetRepo } from './datasets';
 import { FeedbackEventRepo } from './feedbackEvents';
 import { GenerationRepo } from './generations';
+import { JobRepo } from './jobs';
 import { LearningRepo } from './learning';
 import { ModelRepo } from './models';
 import { SettingsRepo } from './settings';
@@ -15,6 +16,7 @@ export interface Store {
   readonly datasets: DatasetRepo;
   readonly events: FeedbackEventRepo;
   readonly generations: GenerationRepo;
+  readonly jobs: JobRepo;
   readonly learning: LearningRepo;
   readonly models: ModelRepo;
   readonly settings: SettingsRepo;
@@ -29,6 +31,7 @@ export function createStore(db: Database): Store {
     datasets: new DatasetRepo(db),
     events: new FeedbackEventRepo(db),
     generations: new GenerationRepo(db),
+    jobs: new JobRepo(db),
     learning: new LearningRepo(db),
     models: new ModelRepo(db),
     settings: new SettingsRepo(db),

@@ -11,6 +11,7 @@ import { generateCommand } from './generate';
 import { hardware } from './hardware';
 import { learning } from './learning';
 import { modelsCommand } from './models';
+import { cancelCommand, jobsCommand, pauseCommand, resumeCommand, trainCommand, workerCommand } from './training';
 import { perplexity } from './perplexity';
 import { serve } from './serve';
 import { stats } from './stats';
@@ -31,6 +32,12 @@ const COMMANDS: Command[] = [
   datasetCommand,
   exportCommand,
   perplexity,
+  trainCommand,
+  jobsCommand,
+  pauseCommand,
+  resumeCommand,
+  cancelCommand,
+  workerCommand,
   finetuneCommand,
 ] as unknown as Command[];
 

@@ -16,7 +16,8 @@ export const serve = defineCommand({
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new UsageError(`--port must be a whole number from 0 to 65535, got '${values.port}'`);
     }
-    const core = await createCore({ dataDir: values['data-dir'] });
+    // The headless host is the whole app: it runs training jobs too.
+    const core = await createCore({ dataDir: values['data-dir'], runJobs: true });
     const host = await startHeadlessHost({ rpc: core.rpc, staticDir: STATIC_DIR, port }).catch(async (error: NodeJS.ErrnoException) => {
       await core.dispose();
       if (error.code === 'EADDRINUSE') throw new UsageError(`port ${port} is in use; choose another with --port, or leave it out`);

@@ -65,3 +65,14 @@ async function probeCompute(runtime: LlamaRuntime): Promise<ComputeInfo> {
     return { backend: null, deviceNames: [], vram: null, error: `node-llama-cpp could not load: ${message}` };
   }
 }
+
+/**
+ * The first GPU's memory in use and in total (systeminformation, which asks nvidia-smi on NVIDIA), for
+ * the Training page's gauge; null where no GPU reports its memory.
+ */
+export async function gpuMemory(): Promise<{ usedBytes: number; totalBytes: number } | null> {
+  const { controllers } = await si.graphics().catch(() => ({ controllers: [] as si.Systeminformation.GraphicsControllerData[] }));
+  const gpu = controllers.find((c) => c.memoryUsed != null && (c.memoryTotal ?? c.vram) != null);
+  if (!gpu) return null;
+  return { usedBytes: gpu.memoryUsed! * MIB, totalBytes: (gpu.memoryTotal ?? gpu.vram)! * MIB };
+}

@@ -17,11 +17,15 @@ import { DatasetService } from './datasets/service';
 import type { Clock } from './clock';
 import { FeedbackService } from './feedback';
 import { GenerationService } from './generation/service';
-import { probeHardware } from './hardware';
+import { gpuMemory, probeHardware } from './hardware';
 import { LearningLoop } from './learning';
 import { LlamaRuntime } from './llama';
 import { ModelService } from './models/service';
 import { OllamaProvider } from './ollama';
+import { forkSpawner } from './childHost';
+import type { Spawner } from './childHost';
+import { Supervisor } from './training/supervisor';
+import type { SupervisorDeps } from './training/supervisor';
 import { readStats } from './stats';
 import { ValidationService } from './validation';
 import type { ParserHostOptions } from './validation/parserHost';
@@ -37,6 +41,12 @@ export interface CoreOptions {
   readonly validation?: ParserHostOptions;
   /** The dataset worker's built file (tests build their own); default out/workers/datasetImport.js. */
   readonly datasetWorkerFile?: string;
+  /** Run the training supervisor (the app, the headless host, `architect worker`); CLI commands that only read leave it off. */
+  readonly runJobs?: boolean;
+  /** How trainer child processes start: forked Node by default, Electron's utilityProcess in the app. */
+  readonly spawner?: Spawner;
+  /** Supervisor settings tests shrink (adaptive preset, thread counts, poll interval). */
+  readonly supervisor?: Pick<SupervisorDeps, 'adaptiveConfig' | 'jobDefaults' | 'pollMs' | 'trainerEntry'>;
   /** What the machine has (default: the real probe); tests stand in a smaller or larger machine. */
   readonly hardware?: () => Promise<HardwareInfo>;
 }
@@ -51,6 +61,7 @@ export interface CoreServices {
   readonly datasets: DatasetService;
   readonly models: ModelService;
   readonly generation: GenerationService;
+  readonly supervisor: Supervisor;
 }
 
 /** The app's core services behind the contract; Electron, the headless host and tests all start it the same way. */
@@ -115,6 +126,22 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     onChunk: (event) => rpc.emit('generation.chunk', event),
     onStatus: (event) => rpc.emit('generation.status', event),
   });
+  const supervisor: Supervisor = new Supervisor({
+    store,
+    clock,
+    dataDir: options.dataDir,
+    models,
+    spawner: options.spawner ?? forkSpawner,
+    onChanged: (job) => rpc.emit('training.changed', job),
+    onProgress: (jobId, progress) => rpc.emit('training.progress', { jobId, progress }),
+    gpuMemory,
+    isGenerating: () => generation.busy,
+    // One GPU, two users: the generation model gives its memory up while a job trains on the GPU.
+    beforeJob: async () => {
+      if ((await hardware()).compute.backend !== 'cpu') await generation.host.unload();
+    },
+    ...options.supervisor,
+  });
   const rpc = new RpcServer(contract, {
     system: {
       hardware,
@@ -159,6 +186,14 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       createBatch: () => learning.createBatch(),
       stats: () => readStats(store, learning),
     },
+    training: {
+      start: (args) => supervisor.enqueue(args),
+      jobs: ({ limit }) => supervisor.list(limit),
+      job: ({ id }) => supervisor.get(id),
+      cancel: ({ id }) => supervisor.cancel(id),
+      pause: ({ id }) => supervisor.pause(id),
+      resume: ({ id }) => supervisor.resume(id),
+    },
     datasets: {
       list: () => datasets.list(),
       get: ({ id }) => datasets.get(id),
@@ -175,13 +210,15 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       setSettings: (args) => datasets.setSettings(args),
     },
   });
+  if (options.runJobs) supervisor.start();
   return {
     rpc,
     dataDir: options.dataDir,
-    services: { store, artifacts, feedback, learning, validation, datasets, models, generation },
+    services: { store, artifacts, feedback, learning, validation, datasets, models, generation, supervisor },
     connect: () => connectInProcess(contract, rpc),
     dispose: async () => {
-      // Generation frees its model before the runtime goes.
+      // A running job is paused (checkpointed) first; generation frees its model before the runtime goes.
+      await supervisor.dispose();
       await Promise.all([generation.dispose(), models.dispose()]);
       await Promise.all([datasets.dispose(), validation.dispose(), llama.dispose(), checkpointer.stop()]);
       db.close();

@@ -6,6 +6,7 @@ import { createCore } from '../core/services';
 import type { Core } from '../core/services';
 import { bindWindow } from './ipc';
 import { buildMenu } from './menu';
+import { utilitySpawner } from './utilityProcess';
 
 const outDir = fileURLToPath(new URL('..', import.meta.url));
 const pageFile = `${outDir}renderer/index.html`;
@@ -44,7 +45,8 @@ if (!app.requestSingleInstanceLock()) {
 
 async function start(): Promise<void> {
   try {
-    core = await createCore({ dataDir: app.getPath('userData') });
+    // Trainer jobs run in Electron utility processes: a crash or a native abort there never takes the app down.
+    core = await createCore({ dataDir: app.getPath('userData'), runJobs: true, spawner: utilitySpawner });
   } catch (error) {
     return fatal(error);
   }

@@ -64,7 +64,7 @@ export const BatchSummary = z.object({
   size: z.number().int().positive(),
   averageReward: Reward,
   jobId: Id,
-  jobStatus: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
+  jobStatus: z.enum(['queued', 'running', 'paused', 'succeeded', 'failed', 'cancelled']),
 });
 export type BatchSummary = z.infer<typeof BatchSummary>;
 

@@ -5,6 +5,7 @@ import { generationService } from './generation';
 import { learningService } from './learning';
 import { modelsService } from './models';
 import { systemService } from './system';
+import { trainingService } from './training';
 import { validationService } from './validation';
 
 /** The one declaration every binding (IPC, WebSocket, renderer client, CLI) is derived from. */
@@ -17,5 +18,6 @@ export const contract = {
   validation: validationService,
   learning: learningService,
   datasets: datasetsService,
+  training: trainingService,
 };
 export type Contract = typeof contract;

@@ -21,6 +21,7 @@ export const DEFAULT_LEARNING_SETTINGS: LearningSettings = { batchSize: 50, minR
 export const JobCounts = z.object({
   queued: z.number().int().nonnegative(),
   running: z.number().int().nonnegative(),
+  paused: z.number().int().nonnegative(),
   succeeded: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),
   cancelled: z.number().int().nonnegative(),

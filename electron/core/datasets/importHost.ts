@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { removeStaging } from '../../../db/datasetStaging';
 import { WorkerMessage } from '../../../shared/contract/datasetJobs';
 import type { ImportJob } from '../../../shared/contract/datasetJobs';
 import type { ImportOutcome, ImportProgress } from '../../../shared/contract/datasets';
 import { AppError } from '../../../shared/errors';
+import { ChildHost, workerThreadSpawner } from '../childHost';
 
 /** Where `npm run build` puts the worker: out/workers/, next to the bundles that import this module. */
 export const DEFAULT_WORKER_FILE = fileURLToPath(new URL('../workers/datasetImport.js', import.meta.url));
@@ -23,43 +23,52 @@ export interface RunOptions {
  * touch the caller's event loop. Cancellation is a flag in shared memory the worker polls between
  * chunks (its loop is synchronous, so a message would wait); a worker that does not stop in time is
  * terminated. Either way the staging file is removed and the store holds nothing of the job.
+ * The thread's lifecycle (validated messages, its output kept, a crash told from an exit) is ChildHost's.
  */
-export function runImportWorker(workerFile: string, job: ImportJob, options: RunOptions = {}): Promise<ImportOutcome> {
+export async function runImportWorker(workerFile: string, job: ImportJob, options: RunOptions = {}): Promise<ImportOutcome> {
   if (!existsSync(workerFile)) {
-    return Promise.reject(new AppError('unavailable', `The dataset importer is not built (${workerFile} is missing): run npm run build.`));
+    throw new AppError('unavailable', `The dataset importer is not built (${workerFile} is missing): run npm run build.`);
   }
-  if (options.signal?.aborted) return Promise.reject(cancelled());
+  if (options.signal?.aborted) throw cancelled();
   const cancel = new SharedArrayBuffer(4);
-  const worker = new Worker(workerFile, { workerData: { job, cancel } });
+  // No handshake: the worker starts on the job at once.
+  const host = await ChildHost.start<never, WorkerMessage>({
+    name: 'dataset worker',
+    entry: workerFile,
+    spawner: workerThreadSpawner,
+    messages: WorkerMessage,
+    data: { job, cancel },
+    logLines: 20,
+  });
   return new Promise<ImportOutcome>((resolve, reject) => {
     let settled = false;
-    let stopTimer: NodeJS.Timeout | undefined;
     const settle = (finish: () => void) => {
       if (settled) return;
       settled = true;
-      clearTimeout(stopTimer);
       options.signal?.removeEventListener('abort', onAbort);
       removeStaging(job.stagingFile);
       finish();
     };
     const onAbort = () => {
       Atomics.store(new Int32Array(cancel), 0, 1);
-      stopTimer = setTimeout(() => void worker.terminate(), options.stopTimeoutMs ?? 10_000);
+      void host.waitForExit(options.stopTimeoutMs ?? 10_000);
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    worker.on('message', (raw: unknown) => {
-      const parsed = WorkerMessage.safeParse(raw);
-      if (!parsed.success) return settle(() => reject(new AppError('internal', 'The dataset worker sent a malformed message.')));
-      const message = parsed.data;
+    host.onMessage((message) => {
       if (message.type === 'progress') return void options.onProgress?.(message.progress);
       if (message.type === 'done') return settle(() => resolve(message.outcome));
       if (message.type === 'cancelled') return settle(() => reject(cancelled()));
       settle(() => reject(AppError.fromWire(message.error)));
     });
-    worker.on('error', (error) => settle(() => reject(new AppError('internal', `The dataset worker failed: ${error.message}`, { cause: error }))));
-    worker.on('exit', (code) => {
+    host.onExit(({ code }) => {
       if (options.signal?.aborted) settle(() => reject(cancelled()));
       else settle(() => reject(new AppError('internal', `The dataset worker stopped unexpectedly (exit code ${code}).`)));
+    });
+    host.onCrash((crash) => {
+      if (options.signal?.aborted) return settle(() => reject(cancelled()));
+      // An uncaught error's stack ends the log: its first line ("Error: …") is the last that is not a frame.
+      const error = crash.logTail.findLast((line) => line.trim() !== '' && !/^\s+at /.test(line));
+      settle(() => reject(new AppError('internal', `The dataset worker failed (${crash.reason})${error ? `: ${error}` : ''}.`)));
     });
   });
 }

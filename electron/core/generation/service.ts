@@ -73,6 +73,11 @@ export class GenerationService {
     return { templates: await loadPromptTemplates(this.deps.dataDir) };
   }
 
+  /** A generation is running or waiting: adaptive training jobs wait for it. */
+  get busy(): boolean {
+    return this.running.size > 0;
+  }
+
   stop(generationId: string): { stopped: boolean } {
     const controller = this.running.get(generationId);
     controller?.abort();
