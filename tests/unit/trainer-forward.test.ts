@@ -20,9 +20,10 @@ import { diffStats, maxAbsDiff, referenceLogProbs, testLlama } from '../helpers/
 const TOLERANCE: Record<TensorType, { max: number; median: number }> = {
   f32: { max: 1e-4, median: 1e-5 },
   // ggml picks its CPU kernels per processor: on CPUs with AVX512-FP16 and AMX (Sapphire Rapids and later)
-  // llama.cpp's F16 dot products round differently from ours, up to 4.3e-3 measured; elsewhere under 2e-3.
-  // A wrong op or weight moves log-probabilities by 0.1 and more, so this still catches real errors.
-  f16: { max: 6e-3, median: 1e-4 },
+  // llama.cpp's F16 dot products round differently from ours: max 4.3e-3 and median 6.5e-4 measured there,
+  // under 2e-3 and 1e-4 elsewhere. A wrong op or weight moves log-probabilities by 0.1 and more, so this
+  // still catches real errors.
+  f16: { max: 6e-3, median: 1e-3 },
   q8_0: { max: 1e-4, median: 1e-5 },
   q4_0: { max: 1e-4, median: 1e-5 },
   q4_K: { max: 0.1, median: 1e-2 },
