@@ -13,6 +13,7 @@ import { learning } from './learning';
 import { modelsCommand } from './models';
 import { cancelCommand, jobsCommand, pauseCommand, resumeCommand, trainCommand, workerCommand } from './training';
 import { perplexity } from './perplexity';
+import { presetsCommand } from './presets';
 import { serve } from './serve';
 import { stats } from './stats';
 import { validate } from './validate';
@@ -33,6 +34,7 @@ const COMMANDS: Command[] = [
   exportCommand,
   perplexity,
   trainCommand,
+  presetsCommand,
   jobsCommand,
   pauseCommand,
   resumeCommand,

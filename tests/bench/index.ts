@@ -2,6 +2,7 @@
 // (figure name → value and unit) so figures can be compared across commits. Never part of `npm test`.
 import { writeFileSync } from 'node:fs';
 import { datasetsSuite } from './datasets.bench';
+import { estimateSuite } from './estimate.bench';
 import { feedbackSuite } from './feedback.bench';
 import type { BenchSuite, Figure } from './figures';
 import { forwardSuite } from './forward.bench';
@@ -10,7 +11,7 @@ import { gpuSuite } from './gpu.bench';
 import { rpcSuite } from './rpc.bench';
 import { trainSuite } from './train.bench';
 
-const SUITES: BenchSuite[] = [rpcSuite, forwardSuite, trainSuite, generateSuite, feedbackSuite, datasetsSuite];
+const SUITES: BenchSuite[] = [rpcSuite, forwardSuite, trainSuite, estimateSuite, generateSuite, feedbackSuite, datasetsSuite];
 /** Run only when named (`npm run bench gpu`): needs a GPU and tens of GB of disk. */
 const ON_REQUEST: BenchSuite[] = [gpuSuite];
 
