@@ -1,3 +1,4 @@
+import { lazy, Suspense } from 'react';
 import type { ReactElement } from 'react';
 import { useConnection } from './api/client';
 import { FileDrop } from './components/FileDrop';
@@ -10,9 +11,20 @@ import { SystemPage } from './pages/SystemPage';
 import { PAGES, useNavigation } from './stores/navigation';
 import type { PageId } from './stores/navigation';
 
+// The Training page brings chart.js: it loads when first opened.
+const LazyTrainingPage = lazy(() => import('./pages/TrainingPage').then((m) => ({ default: m.TrainingPage })));
+function TrainingPage() {
+  return (
+    <Suspense fallback={<p className="muted">Loading…</p>}>
+      <LazyTrainingPage />
+    </Suspense>
+  );
+}
+
 const PAGE_VIEWS: Record<PageId, () => ReactElement> = {
   generate: GeneratePage,
   models: ModelsPage,
+  training: TrainingPage,
   system: SystemPage,
   history: HistoryPage,
   learning: LearningPage,

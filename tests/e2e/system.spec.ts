@@ -21,7 +21,7 @@ test.afterAll(async () => {
 
 test('the System page shows this machine through the real UI and host', async ({ page }, testInfo) => {
   await page.goto(`${server.url}#/system`);
-  await expect(page.getByRole('heading', { name: 'System' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'System', exact: true })).toBeVisible();
   await expect(page.getByTestId('memory-total')).toHaveText(formatBytes(totalmem()), { timeout: 30_000 });
   await expect(page.getByTestId('cpu-cores')).toContainText('logical');
   await expect(page.getByTestId('compute-backend')).toHaveText(/CPU|CUDA|VULKAN|METAL/);

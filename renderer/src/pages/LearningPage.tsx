@@ -3,8 +3,13 @@ import type { FormEvent } from 'react';
 import type { LearningStatus, Stats } from '../../../shared/contract/learning';
 import { formatReward } from '../../../shared/reward';
 import { KIND_LABELS, RewardBadge, Thumb } from '../components/feedback';
+import { JobProgressBar } from '../components/training/JobProgressBar';
+import { formatDuration, formatLoss, StatusBadge } from '../components/training/format';
 import { useLearning } from '../stores/learning';
+import { useNavigation } from '../stores/navigation';
+import { useTraining } from '../stores/training';
 import '../feedback.css';
+import '../training.css';
 import { Card, Row } from '../components/layout';
 
 // The thumbs are drawn (Thumb): a machine without an emoji font shows a box for the bare symbol.
@@ -18,9 +23,11 @@ const TYPE_LABELS = {
 /** The adaptive-learning loop: progress to the next batch, rewards, batches and jobs, pause/resume, settings. */
 export function LearningPage() {
   const { status, stats, error, load } = useLearning();
+  const loadJobs = useTraining((s) => s.loadJobs);
   useEffect(() => {
     void load();
-  }, [load]);
+    void loadJobs();
+  }, [load, loadJobs]);
   return (
     <section>
       <header className="page-header">
@@ -49,6 +56,7 @@ export function LearningPage() {
             ))}
           </Card>
           <HistogramCard stats={stats} />
+          <AdaptiveJobsCard />
           <SettingsCard status={status} />
           <BatchesCard status={status} />
         </div>
@@ -141,7 +149,65 @@ function SettingsCard({ status }: { status: LearningStatus }) {
   );
 }
 
+/** The adaptive jobs the batches queued, with their live state: served by the training supervisor, never a queue that nothing serves. */
+function AdaptiveJobsCard() {
+  const jobs = useTraining((s) => s.jobs);
+  const loaded = useTraining((s) => s.loaded);
+  const go = useNavigation((s) => s.go);
+  const adaptive = jobs.filter((j) => j.type === 'adaptive').slice(0, 10);
+  return (
+    <Card title="Adaptive training jobs">
+      {!loaded && <p className="muted">Loading…</p>}
+      {loaded && adaptive.length === 0 && <p className="muted">No adaptive job yet: one is queued with each batch, and trains as soon as the trainer is free.</p>}
+      {adaptive.length > 0 && (
+        <ul className="adaptive-jobs" aria-label="Adaptive training jobs">
+          {adaptive.map((job) => {
+            const p = job.progress;
+            return (
+              <li key={job.id} className="adaptive-job" data-testid={`adaptive-job-${job.id}`}>
+                <div className="adaptive-job-head">
+                  <span>
+                    Job #{job.id}
+                    {job.batchId !== null && <span className="muted"> · batch #{job.batchId}</span>}
+                  </span>
+                  <StatusBadge status={job.status} testId="adaptive-job-status" />
+                </div>
+                {job.status === 'running' && (
+                  <>
+                    <JobProgressBar job={job} label={`Job ${job.id} progress`} />
+                    <p className="muted small" data-testid="adaptive-job-progress">
+                      {p ? `step ${p.step} of ${p.totalSteps} · train loss ${formatLoss(p.trainLoss)} · ETA ${formatDuration(p.etaMs)}` : 'starting…'}
+                    </p>
+                  </>
+                )}
+                {job.status === 'succeeded' && job.version && (
+                  <p className="small" data-testid="adaptive-job-version">
+                    Wrote <strong title={job.version.dir}>v{job.version.number}</strong>
+                    {p ? <span className="muted"> · train loss {formatLoss(p.trainLoss)}</span> : null}
+                  </p>
+                )}
+                {job.status !== 'running' && job.status !== 'succeeded' && job.message && (
+                  <p className={job.status === 'failed' ? 'small error-text' : 'small muted'} data-testid="adaptive-job-message">
+                    {job.message}
+                  </p>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      <p className="small">
+        <button type="button" className="link" onClick={() => go('training')}>
+          All jobs on the Training page
+        </button>
+      </p>
+    </Card>
+  );
+}
+
 function BatchesCard({ status }: { status: LearningStatus }) {
+  // The batch's job as it is now (the status pushes it as of the batch's last change).
+  const jobs = useTraining((s) => s.jobs);
   return (
     <Card title="Recent batches">
       {status.recentBatches.length === 0 ? (
@@ -165,7 +231,7 @@ function BatchesCard({ status }: { status: LearningStatus }) {
                   <RewardBadge reward={b.averageReward} />
                 </td>
                 <td>
-                  #{b.jobId} {b.jobStatus}
+                  #{b.jobId} {jobs.find((j) => j.id === b.jobId)?.status ?? b.jobStatus}
                 </td>
               </tr>
             ))}

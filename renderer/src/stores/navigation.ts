@@ -4,6 +4,7 @@ import { create } from 'zustand';
 export const PAGES = [
   { id: 'generate', label: 'Generate' },
   { id: 'models', label: 'Models' },
+  { id: 'training', label: 'Training' },
   { id: 'system', label: 'System' },
   { id: 'history', label: 'History' },
   { id: 'learning', label: 'Learning' },
