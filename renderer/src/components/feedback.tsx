@@ -137,3 +137,21 @@ export function KindOptions() {
     </option>
   ));
 }
+
+/** A validation event's score, reward, reasons and validator: the Validation card's body on every page. */
+export function ValidationDetails({ validation, rewardTestId }: { validation: Extract<FeedbackEvent, { type: 'validation' }>; rewardTestId: string }) {
+  return (
+    <>
+      <div className="row">
+        <span className="label">Score</span>
+        <ScoreBadge score={validation.score} />
+      </div>
+      <div className="row">
+        <span className="label">Reward</span>
+        <RewardBadge reward={validation.reward} testId={rewardTestId} />
+      </div>
+      <ValidationReasons reasons={validation.reasons} />
+      <p className="muted">Checked by {validation.validator}.</p>
+    </>
+  );
+}

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { ArtifactDetail } from '../../../shared/contract/artifacts';
 import type { FeedbackEvent } from '../../../shared/contract/feedback';
-import { EventChip, EventLabel, KIND_LABELS, RewardBadge, ScoreBadge, Thumb, ValidationReasons } from '../components/feedback';
+import { EventChip, EventLabel, KIND_LABELS, RewardBadge, Thumb, ValidationDetails } from '../components/feedback';
 import { useArtifact } from '../stores/artifact';
 import { useNavigation } from '../stores/navigation';
 
@@ -66,18 +66,7 @@ function ValidationCard({ artifact, validation }: { artifact: ArtifactDetail; va
     <article className="card" aria-label="Validation">
       <h2>Validation</h2>
       {validation ? (
-        <>
-          <div className="row">
-            <span className="label">Score</span>
-            <ScoreBadge score={validation.score} />
-          </div>
-          <div className="row">
-            <span className="label">Reward</span>
-            <RewardBadge reward={validation.reward} testId="validation-reward" />
-          </div>
-          <ValidationReasons reasons={validation.reasons} />
-          <p className="muted">Checked by {validation.validator}.</p>
-        </>
+        <ValidationDetails validation={validation} rewardTestId="validation-reward" />
       ) : (
         <p className="muted">{artifact.kind === 'other' ? 'Artifacts of kind “other” have no validator.' : 'Not validated yet.'}</p>
       )}

@@ -5,7 +5,7 @@ import type { GeneratedKind } from '../../../shared/contract/generation';
 import { AdapterField, ModelPicker } from '../components/generate/ModelPicker';
 import { RequirementsField } from '../components/generate/RequirementsField';
 import { SamplingSettingsPanel } from '../components/generate/SamplingSettings';
-import { EventLabel, KIND_LABELS, RewardBadge, ScoreBadge, Thumb, ValidationReasons } from '../components/feedback';
+import { EventLabel, KIND_LABELS, RewardBadge, Thumb, ValidationDetails } from '../components/feedback';
 import { MermaidPreview } from '../components/MermaidPreview';
 import { modelChoiceOf, samplingProblem, useGenerate } from '../stores/generate';
 import type { GenerateError, SamplingField } from '../stores/generate';
@@ -235,18 +235,7 @@ function ResultPanel() {
       <article className="card" aria-label="Validation">
         <h2>Validation</h2>
         {validation ? (
-          <>
-            <div className="row">
-              <span className="label">Score</span>
-              <ScoreBadge score={validation.score} />
-            </div>
-            <div className="row">
-              <span className="label">Reward</span>
-              <RewardBadge reward={validation.reward} testId="generate-validation-reward" />
-            </div>
-            <ValidationReasons reasons={validation.reasons} />
-            <p className="muted">Checked by {validation.validator}.</p>
-          </>
+          <ValidationDetails validation={validation} rewardTestId="generate-validation-reward" />
         ) : (
           <p className="muted" data-testid="validation-error">
             {result.validationError ? `Validation could not run: ${result.validationError}` : 'Not validated.'}
