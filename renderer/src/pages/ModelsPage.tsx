@@ -1,9 +1,10 @@
 import { useEffect, useRef, useState } from 'react';
-import type { ChangeEvent, DragEvent, FormEvent } from 'react';
+import type { ChangeEvent, FormEvent } from 'react';
 import type { CatalogItem, Download, InstalledModel } from '../../../shared/contract/models';
 import { formatBytes } from '../../../shared/format';
 import { api } from '../api/client';
 import { canLearnFilePaths } from '../api/files';
+import { useDropZone } from '../components/useDropZone';
 import { FIT_LABELS, formatEta, formatGB, useModels } from '../stores/models';
 import type { Notice } from '../stores/models';
 import { messageOf } from '../stores/errors';
@@ -178,8 +179,6 @@ function DownloadFromUrl() {
   );
 }
 
-const carriesFiles = (event: DragEvent) => event.dataTransfer.types.includes('Files');
-
 /**
  * Import a local GGUF where it lies. In the desktop app a file can be chosen or dropped on this card (the preload tells
  * its path); a browser page never learns a file's path, so there the path is typed. Every file drag over the card stops
@@ -188,7 +187,6 @@ const carriesFiles = (event: DragEvent) => event.dataTransfer.types.includes('Fi
 function ImportLocalFile() {
   const { importPath, importFile, importing, importNotice } = useModels();
   const [path, setPath] = useState('');
-  const [over, setOver] = useState(false);
   const picker = useRef<HTMLInputElement>(null);
   const desktop = canLearnFilePaths();
   const submit = async (event: FormEvent) => {
@@ -201,28 +199,7 @@ function ImportLocalFile() {
     if (file) void importFile(file);
   };
 
-  const stopHere = (event: DragEvent) => {
-    if (!carriesFiles(event)) return false;
-    event.preventDefault();
-    event.stopPropagation();
-    return true;
-  };
-  const onDragEnter = (event: DragEvent) => {
-    if (stopHere(event)) setOver(true);
-  };
-  const onDragOver = (event: DragEvent) => {
-    if (stopHere(event)) event.dataTransfer.dropEffect = 'copy';
-  };
-  const onDragLeave = (event: DragEvent) => {
-    if (!stopHere(event)) return;
-    if (!event.currentTarget.contains(event.relatedTarget as Node | null)) setOver(false);
-  };
-  const onDrop = (event: DragEvent) => {
-    if (!stopHere(event)) return;
-    setOver(false);
-    const file = event.dataTransfer.files[0];
-    if (file) void importFile(file);
-  };
+  const { over, handlers } = useDropZone((file) => void importFile(file));
 
   return (
     <form
@@ -230,10 +207,7 @@ function ImportLocalFile() {
       aria-label="Import a local file"
       data-testid="import-drop"
       onSubmit={(e) => void submit(e)}
-      onDragEnter={onDragEnter}
-      onDragOver={onDragOver}
-      onDragLeave={onDragLeave}
-      onDrop={onDrop}
+      {...handlers}
       style={over ? { outline: '2px dashed var(--accent)', outlineOffset: 2 } : undefined}
     >
       <h2>Import a local file</h2>

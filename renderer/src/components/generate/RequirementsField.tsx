@@ -1,12 +1,11 @@
 import { useState } from 'react';
-import type { ChangeEvent, DragEvent } from 'react';
+import type { ChangeEvent } from 'react';
 import { MAX_TEXT_BYTES } from '../../../../shared/contract/validation';
 import { useGenerate } from '../../stores/generate';
+import { useDropZone } from '../useDropZone';
 
 /** Requirements and meeting notes come as plain text or Markdown. */
 export const REQUIREMENTS_FILE = /\.(txt|md|markdown|text)$/i;
-
-const carriesFiles = (event: DragEvent) => event.dataTransfer.types.includes('Files');
 
 /**
  * The requirements textarea. A .txt or .md file dropped on it (or picked) is read here in the renderer and
@@ -14,7 +13,6 @@ const carriesFiles = (event: DragEvent) => event.dataTransfer.types.includes('Fi
  */
 export function RequirementsField({ disabled }: { disabled: boolean }) {
   const { requirements, set } = useGenerate();
-  const [over, setOver] = useState(false);
   const [notice, setNotice] = useState<{ tone: 'ok' | 'error'; text: string } | undefined>();
 
   const load = async (file: File) => {
@@ -33,30 +31,7 @@ export function RequirementsField({ disabled }: { disabled: boolean }) {
     }
   };
 
-  // Every drag event over the field stops here: the window's dataset drop (components/FileDrop) listens on window.
-  const stopHere = (event: DragEvent) => {
-    if (!carriesFiles(event)) return false;
-    event.preventDefault();
-    event.stopPropagation();
-    return true;
-  };
-  const onDragEnter = (event: DragEvent) => {
-    if (stopHere(event) && !disabled) setOver(true);
-  };
-  const onDragOver = (event: DragEvent) => {
-    if (!stopHere(event)) return;
-    event.dataTransfer.dropEffect = disabled ? 'none' : 'copy';
-  };
-  const onDragLeave = (event: DragEvent) => {
-    if (!stopHere(event)) return;
-    if (!event.currentTarget.contains(event.relatedTarget as Node | null)) setOver(false);
-  };
-  const onDrop = (event: DragEvent) => {
-    if (!stopHere(event)) return;
-    setOver(false);
-    const file = event.dataTransfer.files[0];
-    if (file && !disabled) void load(file);
-  };
+  const { over, handlers } = useDropZone((file) => void load(file), disabled);
   const pick = (event: ChangeEvent<HTMLInputElement>) => {
     const file = event.target.files?.[0];
     event.target.value = '';
@@ -67,10 +42,7 @@ export function RequirementsField({ disabled }: { disabled: boolean }) {
     <div
       className={over ? 'requirements drop-target over' : 'requirements drop-target'}
       data-testid="requirements-drop"
-      onDragEnter={onDragEnter}
-      onDragOver={onDragOver}
-      onDragLeave={onDragLeave}
-      onDrop={onDrop}
+      {...handlers}
     >
       <div className="requirements-head">
         <label htmlFor="requirements">Requirements</label>
