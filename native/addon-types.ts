@@ -116,6 +116,24 @@ export interface AddonDevice {
   totalBytes: number;
 }
 
+/** After each tensor of a merge, in file order. */
+export interface AddonMergeProgress {
+  tensorsDone: number;
+  tensorsTotal: number;
+  /** Bytes of the new file written so far, and its final size (the base model's). */
+  bytesDone: number;
+  bytesTotal: number;
+  /** The tensor just written, and whether the adapter changed it. */
+  tensor: string;
+  merged: boolean;
+}
+
+export interface AddonMergeResult {
+  tensors: number;
+  mergedTensors: number;
+  bytes: number;
+}
+
 export interface TrainerAddon {
   loadBackends(libDir: string): void;
   listDevices(): AddonDevice[];
@@ -123,6 +141,7 @@ export interface TrainerAddon {
     path: string,
     options: {
       device: 'cpu' | 'gpu' | 'auto';
+      /** CPU threads, 1 to 1024 (0: all cores); anything else is refused with a RangeError. */
       threads: number;
       /** Called on the JS thread with the share of weights read, after each tensor. */
       onProgress?: (fraction: number) => void;
@@ -133,6 +152,23 @@ export interface TrainerAddon {
   createAdapter(model: AddonModel, options: { rank: number; alpha: number; targets: string[]; seed: number }): AddonAdapter;
   loadAdapter(model: AddonModel, path: string): Promise<AddonAdapter>;
   quantize(type: string, data: Float32Array, rowLength: number): Uint8Array;
+  /**
+   * Writes base + adapter merged to `outPath`, which must not exist: complete and fsynced on success, removed on
+   * any failure. Rejects naming the file and the tensor or key at fault.
+   */
+  mergeAdapter(
+    modelPath: string,
+    adapterPath: string,
+    outPath: string,
+    options: {
+      /** Threads for the adapted weights, 1 to 1024; 0: all cores. Anything else is refused with a RangeError. */
+      threads: number;
+      /** Called on the JS thread after each tensor. */
+      onProgress?: (progress: AddonMergeProgress) => void;
+      /** The merge stops between tensors (and copy chunks) once element 0 is non-zero. */
+      abortFlag?: Int32Array;
+    },
+  ): Promise<AddonMergeResult>;
   createTrainingSession(model: AddonModel, adapter: AddonAdapter, options: TrainingSessionOptions): AddonTrainingSession;
   readonly loraModules: readonly string[];
 }

@@ -1,8 +1,8 @@
 // Builds the native trainer (npm install and `npm run build:native`): one addon per ggml library
 // variant that node-llama-cpp installed here, each linked to that variant's libraries, into native/out/<variant>/.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -78,16 +78,22 @@ if (!variants.some((v) => v.variant === 'cpu') && !only.length) {
 const gyp = process.env.npm_config_node_gyp || join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
 if (!existsSync(gyp)) fail(`node-gyp was not found (${gyp}); run this through npm: npm run build:native`);
 for (const { variant, dir, lib } of variants) {
-  console.log(`architect native build: ${variant} (linked to ${dir})`);
-  const env = { ARCHITECT_GGML_INCLUDE: include, ARCHITECT_GGML_LIB_DIR: dir, ARCHITECT_GGML_LIB: lib };
+  const out = join(here, 'out', variant);
+  // The libraries as seen from native/out/<variant>/: the same in this tree, a copy of it and an installed app
+  // (electron-builder keeps node_modules/ and native/out/ side by side), unlike the absolute path of this machine.
+  const fromOut = relative(out, dir).split(sep).join('/');
+  console.log(`architect native build: ${variant} (linked to ${dir}, found at run time as <addon folder>/${fromOut})`);
+  const env = { ARCHITECT_GGML_INCLUDE: include, ARCHITECT_GGML_LIB_DIR: dir, ARCHITECT_GGML_LIB: lib, ARCHITECT_GGML_RPATH: fromOut };
   if (!run(process.execPath, [gyp, 'rebuild', '--jobs', 'max', '--loglevel', 'warn'], env)) {
     fail(`compiling the ${variant} trainer failed (see the compiler output above).`);
   }
-  const out = join(here, 'out', variant);
   mkdirSync(out, { recursive: true });
-  copyFileSync(join(here, 'build', 'Release', 'architect_trainer.node'), join(out, 'architect_trainer.node'));
-  // The loader passes this folder to ggml to find the backend libraries (CPU variants, CUDA…).
-  writeFileSync(join(out, 'build.json'), `${JSON.stringify({ variant, libDir: dir, lib }, null, 2)}\n`);
+  // A new file renamed into place: a process that has the old one loaded keeps its mapping intact.
+  copyFileSync(join(here, 'build', 'Release', 'architect_trainer.node'), join(out, 'architect_trainer.node.tmp'));
+  renameSync(join(out, 'architect_trainer.node.tmp'), join(out, 'architect_trainer.node'));
+  // The loader resolves libDir against the addon's own folder and passes it to ggml to find the backend
+  // libraries (CPU variants, CUDA…); the dynamic linker finds libggml itself by the same relative rpath.
+  writeFileSync(join(out, 'build.json'), `${JSON.stringify({ variant, libDir: fromOut, lib }, null, 2)}\n`);
 }
 rmSync(join(here, 'build'), { recursive: true, force: true });
 console.log(`architect native build: done (${variants.map((v) => v.variant).join(', ')}) in native/out/`);

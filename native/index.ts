@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, freemem } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Llama } from 'node-llama-cpp';
 import type {
@@ -10,6 +11,8 @@ import type {
   AddonBatch,
   AddonDevice,
   AddonMemory,
+  AddonMergeProgress,
+  AddonMergeResult,
   AddonModel,
   AddonModelInfo,
   AddonStepOptions,
@@ -18,6 +21,7 @@ import type {
   TrainingSessionOptions,
 } from './addon-types';
 import { DEFAULT_TARGETS } from '../shared/training/config';
+import { checkRegularFile } from '../electron/core/files';
 import type { LoraTarget } from '../shared/training/config';
 
 export type {
@@ -25,6 +29,8 @@ export type {
   AddonBatch as TrainBatch,
   AddonDevice as TrainerDevice,
   AddonMemory as TrainingMemory,
+  AddonMergeProgress as MergeProgress,
+  AddonMergeResult as MergeResult,
   AddonModelInfo as ModelInfo,
   AddonStepOptions as StepOptions,
 } from './addon-types';
@@ -35,8 +41,9 @@ export type TrainerVariant = 'cpu' | 'cuda' | 'vulkan' | 'metal';
 /** The modules LoRA can adapt: shared/training/config.ts's list (`LoraTarget.options`), which the addon checks targets against. */
 export type LoraModule = LoraTarget;
 
-// Bundled code lives in out/<entry>/, sources in native/: find native/out from either.
-const OUT_DIRS = ['./out/', '../../native/out/'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+// Bundled code lives in out/<entry>/, sources in native/: find native/out from either. Everything is found
+// from this file's own location, so a moved checkout or an installed app loads its own copy.
+const OUT_DIRS = ['./out/', '../../native/out/'].map((p) => onDisk(fileURLToPath(new URL(p, import.meta.url))));
 const require = createRequire(import.meta.url);
 let loaded: { variant: TrainerVariant; addon: TrainerAddon } | undefined;
 
@@ -51,6 +58,28 @@ export function variantOf(llama: Llama): TrainerVariant {
   return llama.gpu === false ? 'cpu' : llama.gpu;
 }
 
+/**
+ * A path as native code must see it: inside Electron's app.asar only JavaScript can read files, and what
+ * asarUnpack keeps out of the archive (the addon, node-llama-cpp's libraries) lies in app.asar.unpacked.
+ */
+function onDisk(path: string): string {
+  return path.replace(/\.asar(?=[\\/])/, '.asar.unpacked');
+}
+
+/**
+ * node-llama-cpp's folder of the variant's ggml libraries, which the addon was linked to: build.json names it
+ * relative to the addon's folder (native/build.mjs; an older build's absolute path still resolves to itself).
+ * The dynamic linker finds libggml by the same relative rpath; ggml gets this folder to load its backends from.
+ */
+function ggmlLibDir(dir: string, variant: TrainerVariant): string {
+  const build = JSON.parse(readFileSync(`${dir}build.json`, 'utf8')) as { libDir: string; lib: string };
+  const libDir = resolve(dir, build.libDir);
+  if (!existsSync(join(libDir, build.lib))) {
+    throw new Error(`the ${variant} trainer's ggml libraries are missing: ${join(libDir, build.lib)} (node-llama-cpp's prebuilt binaries, next to the trainer in ${dir}). Reinstall (npm install), then run \`npm run build:native\``);
+  }
+  return libDir;
+}
+
 function loadAddon(variant: TrainerVariant): TrainerAddon {
   if (loaded) {
     if (loaded.variant !== variant) {
@@ -62,9 +91,9 @@ function loadAddon(variant: TrainerVariant): TrainerAddon {
   if (!dir) {
     throw new Error(`the ${variant} trainer is not built: run \`npm run build:native\` (it builds one per ggml variant node-llama-cpp installed)`);
   }
-  const build = JSON.parse(readFileSync(`${dir}build.json`, 'utf8')) as { libDir: string };
+  const libDir = ggmlLibDir(dir, variant);
   const addon = require(`${dir}architect_trainer.node`) as TrainerAddon;
-  addon.loadBackends(build.libDir);
+  addon.loadBackends(libDir);
   loaded = { variant, addon };
   return addon;
 }
@@ -72,12 +101,22 @@ function loadAddon(variant: TrainerVariant): TrainerAddon {
 export interface LoadModelOptions {
   /** Where the weights go: 'gpu', 'cpu', or 'auto' (the first GPU, else the CPU). Default 'auto'. */
   readonly device?: 'cpu' | 'gpu' | 'auto';
-  /** CPU threads; default: all logical cores. */
+  /** CPU threads, 1 to MAX_THREADS; default: all logical cores (at most MAX_THREADS). */
   readonly threads?: number;
   /** The share of weights read so far (0..1], after each tensor. Exceptions it throws are reported, not raised. */
   readonly onProgress?: (fraction: number) => void;
   /** Stops loading between tensors; the promise then rejects with an AbortError. */
   readonly signal?: AbortSignal;
+}
+
+/** Most CPU threads a call may use (native/src/backend.h, MAX_THREADS): ggml sizes a thread pool by it. */
+export const MAX_THREADS = 1024;
+
+/** `threads` as given, or all logical cores (at most MAX_THREADS); refuses anything but a whole number from 1 to MAX_THREADS. */
+function threadCount(threads: number | undefined): number {
+  const n = threads ?? Math.min(MAX_THREADS, availableParallelism());
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) throw new RangeError(`threads must be a whole number from 1 to ${MAX_THREADS}, got ${n}`);
+  return n;
 }
 
 function abortError(what: string): Error {
@@ -97,6 +136,15 @@ export interface LoraOptions {
   readonly seed?: number;
 }
 
+export interface MergeAdapterOptions {
+  /** Threads for the adapted weights, 1 to MAX_THREADS; default: all logical cores (at most MAX_THREADS). */
+  readonly threads?: number;
+  /** After each tensor (tensors and bytes done / total). Exceptions it throws are reported, not raised. */
+  readonly onProgress?: (progress: AddonMergeProgress) => void;
+  /** Stops the merge between tensors; the new file is removed and the promise rejects with an AbortError. */
+  readonly signal?: AbortSignal;
+}
+
 /** The native trainer of this process. */
 export class Trainer {
   private constructor(
@@ -110,15 +158,24 @@ export class Trainer {
     return new Trainer(variant, loadAddon(variant));
   }
 
+  /**
+   * The CPU trainer without node-llama-cpp, for a process that only works on files (mergeAdapter): it skips
+   * node-llama-cpp's seconds of start-up. Never in a process where node-llama-cpp runs another variant.
+   */
+  static cpu(): Trainer {
+    return new Trainer('cpu', loadAddon('cpu'));
+  }
+
   devices(): AddonDevice[] {
     return this.addon.listDevices();
   }
 
   async loadModel(path: string, options: LoadModelOptions = {}): Promise<TrainerModel> {
-    const threads = options.threads ?? availableParallelism();
-    if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a whole number ≥ 1, got ${threads}`);
+    const threads = threadCount(options.threads);
     const { signal, onProgress } = options;
     if (signal?.aborted) throw abortError(`loading ${path}`);
+    // The app's one file rule before native code opens it: a FIFO or a device is refused, never waited on.
+    await checkRegularFile(path, { field: 'model', what: 'The model file' });
     const abortFlag = new Int32Array(1);
     const onAbort = () => Atomics.store(abortFlag, 0, 1);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -132,6 +189,31 @@ export class Trainer {
       return new TrainerModel(this.addon, handle, path);
     } catch (error) {
       if (signal?.aborted) throw abortError(`loading ${path}`);
+      throw error;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Merges a LoRA adapter into its base, W' = W + (alpha / rank)·B·A for every adapted weight, requantized to the
+   * weight's stored type; every other byte of the base file as it is. Writes `outPath`, which must not exist (a
+   * temporary name: the caller renames it into place once done), complete and fsynced; on any failure or abort
+   * it is removed. Streams tensor by tensor on libuv's pool, never blocking the JS thread.
+   */
+  async mergeAdapter(modelPath: string, adapterPath: string, outPath: string, options: MergeAdapterOptions = {}): Promise<AddonMergeResult> {
+    const threads = threadCount(options.threads);
+    const { signal, onProgress } = options;
+    if (signal?.aborted) throw abortError(`merging into ${outPath}`);
+    await checkRegularFile(modelPath, { field: 'model', what: 'The model file' });
+    await checkRegularFile(adapterPath, { field: 'adapter', what: 'The adapter' });
+    const abortFlag = new Int32Array(1);
+    const onAbort = () => Atomics.store(abortFlag, 0, 1);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await this.addon.mergeAdapter(modelPath, adapterPath, outPath, { threads, abortFlag, ...(onProgress ? { onProgress } : {}) });
+    } catch (error) {
+      if (signal?.aborted) throw abortError(`merging into ${outPath}`);
       throw error;
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -177,7 +259,9 @@ export class TrainerModel {
 
   /** Loads a GGUF LoRA adapter, checking that it was made for this model's shapes. */
   async loadAdapter(path: string): Promise<LoraAdapter> {
-    return new LoraAdapter(await this.addon.loadAdapter(this.live(), path));
+    const model = this.live();
+    await checkRegularFile(path, { field: 'adapter', what: 'The adapter' });
+    return new LoraAdapter(await this.addon.loadAdapter(model, path));
   }
 
   /**
@@ -287,8 +371,11 @@ export class TrainingSession {
     return this.live().saveOptimizer(path);
   }
 
-  loadOptimizer(path: string): Promise<void> {
-    return this.live().loadOptimizer(path);
+  /** Restores the AdamW moments and step count a checkpoint's optimizer.gguf holds (checked against this adapter's shapes). */
+  async loadOptimizer(path: string): Promise<void> {
+    const session = this.live();
+    await checkRegularFile(path, { field: 'resume', what: 'The optimizer state' });
+    return session.loadOptimizer(path);
   }
 
   memory(): AddonMemory {

@@ -2,6 +2,8 @@
 // becomes a rejected promise or a thrown JS Error, never an abort. Typed in native/addon-types.ts.
 #include <napi.h>
 #include <algorithm>
+#include <climits>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -11,6 +13,7 @@
 #include "backend.h"
 #include "graph.h"
 #include "lora.h"
+#include "merge.h"
 #include "model.h"
 #include "train.h"
 
@@ -282,18 +285,30 @@ double number_field(Napi::Env env, Napi::Object o, const char * key, double fall
     return v.As<Napi::Number>().DoubleValue();
 }
 
+/** A whole number in [lo, hi] (`fallback` when undefined): checked before any cast, which NaN or 1e300 would make undefined. */
+int64_t whole_field(Napi::Env env, Napi::Object o, const char * key, int64_t fallback, int64_t lo, int64_t hi) {
+    Napi::Value v = o.Get(key);
+    if (v.IsUndefined()) return fallback;
+    const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : std::nan("");
+    if (!(d >= (double) lo && d <= (double) hi && std::floor(d) == d)) {
+        throw Napi::RangeError::New(env, std::string(key) + " must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got " +
+                                             (v.IsNumber() ? Napi::Value(v).ToString().Utf8Value() : std::string("a ") + (v.IsString() ? "string" : "non-number")));
+    }
+    return (int64_t) d;
+}
+
 TrainBatch batch_arg(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "batch must be an object");
     Napi::Object o = info[0].As<Napi::Object>();
     TrainBatch b;
-    b.n_seq = (int64_t) number_field(env, o, "nSeq", 0);
-    b.n_tokens = (int64_t) number_field(env, o, "nTokens", 0);
+    b.n_seq = whole_field(env, o, "nSeq", 0, 0, INT32_MAX);
+    b.n_tokens = whole_field(env, o, "nTokens", 0, 0, INT32_MAX);
     b.tokens = int32_field(env, o, "tokens");
     b.rows = int32_field(env, o, "rows");
     b.targets = int32_field(env, o, "targets");
     b.weight = (float) number_field(env, o, "weight", 1.0);
-    b.dropout_seed = (uint64_t) number_field(env, o, "dropoutSeed", 0);
+    b.dropout_seed = (uint64_t) whole_field(env, o, "dropoutSeed", 0, 0, (int64_t) 1 << 53);
     return b;
 }
 
@@ -405,7 +420,7 @@ Napi::Value CreateTrainingSession(const Napi::CallbackInfo & info) {
         options.exact_backward = exact.IsBoolean() && exact.As<Napi::Boolean>().Value();
         options.gpu_path = gpu.IsBoolean() && gpu.As<Napi::Boolean>().Value();
         Napi::Value blocks = o.Get("attentionBlocks");
-        if (blocks.IsNumber()) options.attention_blocks = std::max(0, blocks.As<Napi::Number>().Int32Value());
+        if (blocks.IsNumber()) options.attention_blocks = (int) whole_field(env, o, "attentionBlocks", 0, 0, INT32_MAX);
         Napi::Value cache = o.Get("cacheWeightCopies");
         options.cache_weight_copies = cache.IsBoolean() && cache.As<Napi::Boolean>().Value();
     }
@@ -460,7 +475,7 @@ Napi::Value LoadModel(const Napi::CallbackInfo & info) {
     if (info.Length() > 1 && info[1].IsObject()) {
         Napi::Object o = info[1].As<Napi::Object>();
         if (o.Has("device") && o.Get("device").IsString()) options.device = o.Get("device").As<Napi::String>().Utf8Value();
-        if (o.Has("threads") && o.Get("threads").IsNumber()) options.threads = o.Get("threads").As<Napi::Number>().Int32Value();
+        options.threads = (int) whole_field(env, o, "threads", 0, 0, MAX_THREADS);
         Napi::Value on_progress = o.Get("onProgress");
         if (on_progress.IsFunction()) {
             progress = std::make_shared<Napi::ThreadSafeFunction>(Napi::ThreadSafeFunction::New(
@@ -510,9 +525,9 @@ Napi::Value CreateAdapter(const Napi::CallbackInfo & info) {
     if (info.Length() < 2 || !info[1].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
     Napi::Object o = info[1].As<Napi::Object>();
     LoraConfig config;
-    config.rank = o.Get("rank").ToNumber().Int32Value();
+    config.rank = (int) whole_field(env, o, "rank", 8, INT32_MIN, INT32_MAX);  // Adapter::create says what a rank may be
     config.alpha = o.Get("alpha").ToNumber().FloatValue();
-    config.seed = (uint64_t) o.Get("seed").ToNumber().Int64Value();
+    config.seed = (uint64_t) whole_field(env, o, "seed", 42, 0, (int64_t) 1 << 53);
     Napi::Value targets = o.Get("targets");
     if (!targets.IsArray()) throw Napi::TypeError::New(env, "targets must be an array of module names");
     Napi::Array arr = targets.As<Napi::Array>();
@@ -561,6 +576,76 @@ Napi::Value Quantize(const Napi::CallbackInfo & info) {
     return out;
 }
 
+// mergeAdapter(modelPath, adapterPath, outPath, {threads, onProgress, abortFlag}): the merge on libuv's pool,
+// progress as LoadModel's (a thread-safe function, the promise settling after its last call has run).
+Napi::Value MergeAdapter(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    const std::string model_path = string_arg(info, 0, "modelPath");
+    const std::string adapter_path = string_arg(info, 1, "adapterPath");
+    const std::string out_path = string_arg(info, 2, "outPath");
+    MergeOptions options;
+    std::shared_ptr<Napi::ThreadSafeFunction> progress;
+    struct Drained {
+        std::optional<Napi::Promise::Deferred> deferred;
+        Napi::ObjectReference result;
+    };
+    auto drained = std::make_shared<Drained>();
+    std::shared_ptr<Napi::Reference<Napi::Int32Array>> abort_ref;
+    if (info.Length() > 3 && info[3].IsObject()) {
+        Napi::Object o = info[3].As<Napi::Object>();
+        options.threads = (int) whole_field(env, o, "threads", 0, 0, MAX_THREADS);
+        Napi::Value on_progress = o.Get("onProgress");
+        if (on_progress.IsFunction()) {
+            progress = std::make_shared<Napi::ThreadSafeFunction>(Napi::ThreadSafeFunction::New(
+                env, on_progress.As<Napi::Function>(), "architect.mergeAdapter.progress", 0, 1, [drained](Napi::Env) {
+                    if (drained->deferred) drained->deferred->Resolve(drained->result.Value());
+                    drained->result.Reset();
+                }));
+            options.on_progress = [progress](const MergeProgress & p) {
+                progress->NonBlockingCall([p](Napi::Env e, Napi::Function callback) {
+                    Napi::Object o = Napi::Object::New(e);
+                    o.Set("tensorsDone", (double) p.tensors_done);
+                    o.Set("tensorsTotal", (double) p.tensors_total);
+                    o.Set("bytesDone", (double) p.bytes_done);
+                    o.Set("bytesTotal", (double) p.bytes_total);
+                    o.Set("tensor", p.tensor);
+                    o.Set("merged", p.merged);
+                    try {
+                        callback.Call({o});
+                    } catch (const Napi::Error & error) {
+                        fprintf(stderr, "architect: a mergeAdapter progress callback threw: %s\n", error.Message().c_str());
+                    }
+                });
+            };
+        }
+        Napi::Value abort = o.Get("abortFlag");
+        if (abort.IsTypedArray() && abort.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
+            abort_ref = std::make_shared<Napi::Reference<Napi::Int32Array>>(Napi::Persistent(abort.As<Napi::Int32Array>()));
+            int32_t * flag = abort.As<Napi::Int32Array>().Data();
+            options.cancelled = [flag]() { return __atomic_load_n(flag, __ATOMIC_RELAXED) != 0; };
+        }
+    }
+    return run_async<MergeResult>(
+        env, [model_path, adapter_path, out_path, options]() { return merge_adapter(model_path, adapter_path, out_path, options); },
+        [progress, abort_ref, drained](Napi::Env e, MergeResult & r) mutable -> Napi::Value {
+            abort_ref.reset();
+            Napi::Object result = Napi::Object::New(e);
+            result.Set("tensors", (double) r.tensors);
+            result.Set("mergedTensors", (double) r.merged);
+            result.Set("bytes", (double) r.bytes);
+            if (!progress) return result;
+            drained->deferred.emplace(Napi::Promise::Deferred::New(e));
+            drained->result = Napi::Persistent(result);
+            Napi::Promise after_progress = drained->deferred->Promise();
+            progress->Release();
+            return after_progress;
+        },
+        [progress, abort_ref]() mutable {
+            if (progress) progress->Release();
+            abort_ref.reset();
+        });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
     ggml_log_set(quiet_log, nullptr);
     auto * data = new AddonData();
@@ -574,6 +659,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("createAdapter", Napi::Function::New(env, CreateAdapter));
     exports.Set("loadAdapter", Napi::Function::New(env, LoadAdapter));
     exports.Set("quantize", Napi::Function::New(env, Quantize));
+    exports.Set("mergeAdapter", Napi::Function::New(env, MergeAdapter));
     exports.Set("createTrainingSession", Napi::Function::New(env, CreateTrainingSession));
     exports.Set("loraModules", [&env]() {
         Napi::Array a = Napi::Array::New(env, lora_modules().size());

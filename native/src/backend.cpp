@@ -1,6 +1,7 @@
 #include "backend.h"
 #include <stdexcept>
 #include <algorithm>
+#include <string>
 #include <thread>
 
 Backends::~Backends() {
@@ -41,7 +42,10 @@ void init_backends(Backends & out, const std::string & device, int threads) {
     if (device == "gpu" && !gpu_dev) {
         throw std::runtime_error("no GPU backend is available: this build of the ggml libraries found no CUDA, Vulkan or Metal device");
     }
-    out.threads = threads > 0 ? threads : (int) std::max(1u, std::thread::hardware_concurrency());
+    if (threads < 0 || threads > MAX_THREADS) {
+        throw std::runtime_error("threads must be a whole number from 1 to " + std::to_string(MAX_THREADS) + ", got " + std::to_string(threads));
+    }
+    out.threads = threads > 0 ? threads : (int) std::min<unsigned>(MAX_THREADS, std::max(1u, std::thread::hardware_concurrency()));
     out.cpu = ggml_backend_dev_init(cpu_dev, nullptr);
     if (!out.cpu) throw std::runtime_error("could not start ggml's CPU backend");
     set_threads(out.cpu, out.threads);

@@ -4,6 +4,9 @@
 #include <vector>
 #include "ggml-backend.h"
 
+/** Most CPU threads a caller may ask for: ggml sizes a thread pool by it. */
+constexpr int MAX_THREADS = 1024;
+
 struct Backends {
     ggml_backend_t main = nullptr;      // the device the weights live on (GPU, or the CPU)
     ggml_backend_t cpu = nullptr;       // always present: ops the device cannot run fall back here
@@ -24,7 +27,7 @@ struct Backends {
 /** Loads ggml's backend libraries from `dir` once per process (skipped when another library did it). */
 void load_backends(const std::string & dir);
 
-/** device: "cpu", "gpu" (first GPU, error if none) or "auto" (first GPU, else the CPU). threads <= 0: all cores. */
+/** device: "cpu", "gpu" (first GPU, error if none) or "auto" (first GPU, else the CPU). threads 0: all cores; above MAX_THREADS or below 0 is refused. */
 void init_backends(Backends & out, const std::string & device, int threads);
 
 struct DeviceInfo {

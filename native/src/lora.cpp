@@ -4,17 +4,9 @@
 #include <random>
 #include <set>
 #include <stdexcept>
+#include "adapter_file.h"
 #include "gguf.h"
 #include "gguf_io.h"
-
-namespace {
-struct GgufCloser { void operator()(gguf_context * c) const { gguf_free(c); } };
-struct CtxCloser { void operator()(ggml_context * c) const { ggml_free(c); } };
-
-std::string dims(const ggml_tensor * t) {
-    return "[" + std::to_string(t->ne[0]) + ", " + std::to_string(t->ne[1]) + "]";
-}
-}  // namespace
 
 Adapter::~Adapter() {
     if (buffer_) ggml_backend_buffer_free(buffer_);
@@ -65,7 +57,7 @@ std::shared_ptr<Adapter> Adapter::create(std::shared_ptr<Model> model, const Lor
     ad->alpha = config.alpha;
     ad->targets = config.targets;
 
-    std::unique_ptr<ggml_context, CtxCloser> desc(ggml_init({ggml_tensor_overhead() * 2 * 7 * (model->layers.size() + 1), nullptr, true}));
+    GgmlCtxPtr desc(ggml_init({ggml_tensor_overhead() * 2 * 7 * (model->layers.size() + 1), nullptr, true}));
     std::vector<std::pair<ggml_tensor *, std::pair<ggml_tensor *, ggml_tensor *>>> specs;
     for (int il = 0; il < (int) model->layers.size(); il++) {
         for (const std::string & module : lora_modules()) {
@@ -98,97 +90,23 @@ std::shared_ptr<Adapter> Adapter::create(std::shared_ptr<Model> model, const Lor
 }
 
 std::shared_ptr<Adapter> Adapter::load(std::shared_ptr<Model> model, const std::string & path) {
-    ggml_context * meta_raw = nullptr;
-    std::unique_ptr<gguf_context, GgufCloser> g(gguf_init_from_file(path.c_str(), {true, &meta_raw}));
-    std::unique_ptr<ggml_context, CtxCloser> meta(meta_raw);
-    FILE * probe = std::fopen(path.c_str(), "rb");
-    if (!probe) throw std::runtime_error(path + ": no such file");
-    std::fseek(probe, 0, SEEK_END);
-    const long file_size = std::ftell(probe);
-    if (!g) {
-        std::fclose(probe);
-        throw std::runtime_error(path + ": not a valid GGUF file");
-    }
-    auto str = [&](const char * key) {
-        int64_t id = gguf_find_key(g.get(), key);
-        return id >= 0 && gguf_get_kv_type(g.get(), id) == GGUF_TYPE_STRING ? std::string(gguf_get_val_str(g.get(), id)) : std::string();
-    };
-    auto close_and_fail = [&](const std::string & what) {
-        std::fclose(probe);
-        return std::runtime_error(path + ": " + what);
-    };
-    if (str("general.type") != "adapter" || str("adapter.type") != "lora") throw close_and_fail("not a LoRA adapter (general.type must be 'adapter', adapter.type 'lora')");
-    if (str("general.architecture") != model->hp.arch) {
-        throw close_and_fail("adapter is for architecture '" + str("general.architecture") + "', the model is '" + model->hp.arch + "'");
-    }
+    // Kind, architecture, alpha, every pair's shape against its weight, one rank: all checked before allocating.
+    const AdapterFile file = inspect_adapter(path, model->hp);
     std::shared_ptr<Adapter> ad(new Adapter());
     ad->model = model;
-    int64_t alpha_id = gguf_find_key(g.get(), "adapter.lora.alpha");
-    ad->alpha = alpha_id >= 0 && gguf_get_kv_type(g.get(), alpha_id) == GGUF_TYPE_FLOAT32 ? gguf_get_val_f32(g.get(), alpha_id) : 0.0f;
-
-    const size_t data_offset = gguf_get_data_offset(g.get());
+    ad->rank = file.rank;
+    ad->alpha = file.alpha;
+    ad->targets = file.targets;
     std::vector<std::pair<ggml_tensor *, std::pair<ggml_tensor *, ggml_tensor *>>> specs;
-    std::set<std::string> modules;
-    for (int il = 0; il < (int) model->layers.size(); il++) {
-        for (const std::string & module : lora_modules()) {
-            ggml_tensor * w = model->target_weight(module, il);
-            ggml_tensor * a = ggml_get_tensor(meta.get(), (std::string(w->name) + ".lora_a").c_str());
-            ggml_tensor * b = ggml_get_tensor(meta.get(), (std::string(w->name) + ".lora_b").c_str());
-            if (!a && !b) continue;
-            if (!a || !b) throw close_and_fail(std::string("tensor ") + w->name + " has only one of lora_a and lora_b");
-            const int64_t r = a->ne[1];
-            if (a->ne[0] != w->ne[0] || b->ne[1] != w->ne[1] || b->ne[0] != r || ggml_n_dims(a) > 2 || ggml_n_dims(b) > 2) {
-                throw close_and_fail(std::string("adapter was made for another model: ") + w->name + " is " + dims(w) + " but lora_a is " +
-                                     dims(a) + " and lora_b " + dims(b));
-            }
-            if (ad->rank != 0 && ad->rank != r) throw close_and_fail("tensors have different ranks");
-            ad->rank = (int) r;
-            modules.insert(module);
-            specs.push_back({w, {a, b}});
-        }
-    }
-    if (specs.empty()) throw close_and_fail("no LoRA tensors match this model's weights (made for another model?)");
-    if ((int64_t) specs.size() * 2 != gguf_get_n_tensors(g.get())) {
-        for (int64_t i = 0; i < gguf_get_n_tensors(g.get()); i++) {
-            const std::string name = gguf_get_tensor_name(g.get(), i);
-            bool used = false;
-            for (const auto & [base, ab] : specs) used = used || name == ab.first->name || name == ab.second->name;
-            if (!used) throw close_and_fail("tensor '" + name + "' matches no weight of this model (made for another model, or an unsupported LoRA target)");
-        }
-    }
-    for (int64_t i = 0; i < gguf_get_n_tensors(g.get()); i++) {
-        const size_t end = data_offset + gguf_get_tensor_offset(g.get(), i) + gguf_get_tensor_size(g.get(), i);
-        if (end > (size_t) file_size) throw close_and_fail("file is truncated");
-    }
-    for (const std::string & m : lora_modules()) if (modules.count(m)) ad->targets.push_back(m);
-    try {
-        ad->allocate(specs);
-    } catch (...) {
-        std::fclose(probe);
-        throw;
-    }
-    std::vector<uint8_t> staging;
+    for (const AdapterPair & p : file.pairs) specs.push_back({model->target_weight(p.module, (int) p.layer), {p.a, p.b}});
+    ad->allocate(specs);
     for (const auto & [base, ab] : specs) {
         const LoraWeight & lw = ad->weights[base];
         for (auto [src, dst] : {std::pair{ab.first, lw.a}, std::pair{ab.second, lw.b}}) {
-            const int64_t id = gguf_find_tensor(g.get(), src->name);
-            staging.resize(ggml_nbytes(src));
-            if (std::fseek(probe, (long) (data_offset + gguf_get_tensor_offset(g.get(), id)), SEEK_SET) != 0 ||
-                std::fread(staging.data(), 1, staging.size(), probe) != staging.size()) {
-                throw close_and_fail(std::string("could not read tensor ") + src->name);
-            }
-            if (src->type == GGML_TYPE_F32) {
-                ggml_backend_tensor_set(dst, staging.data(), 0, staging.size());
-                continue;
-            }
-            const ggml_type_traits * traits = ggml_get_type_traits(src->type);
-            if (!traits->to_float) throw close_and_fail(std::string("tensor ") + src->name + " has unsupported type " + ggml_type_name(src->type));
-            std::vector<float> widened(ggml_nelements(src));
-            traits->to_float(staging.data(), widened.data(), ggml_nelements(src));
-            ggml_backend_tensor_set(dst, widened.data(), 0, widened.size() * sizeof(float));
+            const std::vector<float> values = read_lora_values(*file.file, src);
+            ggml_backend_tensor_set(dst, values.data(), 0, values.size() * sizeof(float));
         }
     }
-    std::fclose(probe);
     return ad;
 }
 

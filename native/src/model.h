@@ -8,22 +8,11 @@
 #include <vector>
 #include "backend.h"
 #include "ggml.h"
-
-struct Hparams {
-    std::string arch;
-    std::string name;
-    int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0;
-    int64_t n_ctx_train = 0, head_dim = 0, n_rot = 0;
-    float rms_eps = 1e-5f, rope_freq_base = 10000.0f, rope_freq_scale = 1.0f;
-};
-
-struct Layer {
-    ggml_tensor * attn_norm = nullptr, * wq = nullptr, * wk = nullptr, * wv = nullptr, * wo = nullptr;
-    ggml_tensor * ffn_norm = nullptr, * w_gate = nullptr, * w_up = nullptr, * w_down = nullptr;
-};
+#include "model_file.h"
 
 struct LoadOptions {
     std::string device = "auto";
+    /** CPU threads, 1..MAX_THREADS; 0: all cores. */
     int threads = 0;
     /** Called after each tensor with the share of bytes read (0..1]; may be empty. */
     std::function<void(double)> on_progress;
@@ -56,6 +45,3 @@ private:
     ggml_context * ctx_ = nullptr;
     ggml_backend_buffer_t buffer_ = nullptr;
 };
-
-/** The LoRA target modules a llama layer has, in a stable order. */
-const std::vector<std::string> & lora_modules();

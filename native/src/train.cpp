@@ -4,9 +4,11 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include "ggml-alloc.h"
+#include "gguf_file.h"
 #include "gguf_io.h"
 #include "cross_entropy.h"
 #include "transpose.h"
@@ -536,25 +538,39 @@ void TrainingSession::save_optimizer(const std::string & path) const {
 }
 
 void TrainingSession::load_optimizer(const std::string & path) {
-    struct GgufCloser { void operator()(gguf_context * c) const { gguf_free(c); } };
-    ggml_context * data_raw = nullptr;
-    std::unique_ptr<gguf_context, GgufCloser> g(gguf_init_from_file(path.c_str(), {false, &data_raw}));
-    CtxPtr data(data_raw);
-    if (!g) throw std::runtime_error(path + ": not a readable optimizer state (GGUF)");
-    const int64_t steps_key = gguf_find_key(g.get(), "architect.optimizer.steps");
-    if (steps_key < 0 || gguf_get_kv_type(g.get(), steps_key) != GGUF_TYPE_INT64) throw std::runtime_error(path + ": not an optimizer state");
+    // A checkpoint's file like any other: a regular file, its header bounded, its tensors inside it.
+    const std::unique_ptr<GgufFile> file = open_gguf(path, "optimizer state");
+    const std::optional<int64_t> steps = file->integer("architect.optimizer.steps");
+    if (!steps || *steps < 0) throw std::runtime_error(path + ": not an optimizer state (architect.optimizer.steps is missing or negative)");
     for (const Param & p : params_) {
         for (auto [suffix, dst] : {std::pair<const char *, ggml_tensor *>{".adam_m", p.m}, {".adam_v", p.v}}) {
-            ggml_tensor * src = ggml_get_tensor(data.get(), (p.name + suffix).c_str());
+            const ggml_tensor * src = file->tensor(p.name + suffix);
             if (!src || !ggml_are_same_shape(src, dst) || src->type != GGML_TYPE_F32) {
                 throw std::runtime_error(path + ": optimizer state does not match the adapter (" + p.name + suffix + ")");
             }
         }
     }
-    std::lock_guard<std::mutex> lock(model->compute_mutex);
+    // Read and checked in full before any of it replaces the session's state.
+    std::vector<std::vector<float>> values;
     for (const Param & p : params_) {
-        ggml_backend_tensor_set(p.m, ggml_get_tensor(data.get(), (p.name + ".adam_m").c_str())->data, 0, ggml_nbytes(p.m));
-        ggml_backend_tensor_set(p.v, ggml_get_tensor(data.get(), (p.name + ".adam_v").c_str())->data, 0, ggml_nbytes(p.v));
+        for (const char * suffix : {".adam_m", ".adam_v"}) {
+            const ggml_tensor * src = file->tensor(p.name + suffix);
+            std::vector<float> & v = values.emplace_back((size_t) ggml_nelements(src));
+            file->read_tensor(src, v.data());
+            for (float x : v) {
+                if (!std::isfinite(x) || (suffix[6] == 'v' && x < 0)) {
+                    throw std::runtime_error(path + ": tensor '" + p.name + suffix + "' holds " + (std::isfinite(x) ? "negative" : "NaN or infinite") +
+                                             " values (a damaged optimizer state)");
+                }
+            }
+        }
     }
-    t_ = gguf_get_val_i64(g.get(), steps_key);
+    std::lock_guard<std::mutex> lock(model->compute_mutex);
+    size_t i = 0;
+    for (const Param & p : params_) {
+        ggml_backend_tensor_set(p.m, values[i].data(), 0, ggml_nbytes(p.m));
+        ggml_backend_tensor_set(p.v, values[i + 1].data(), 0, ggml_nbytes(p.v));
+        i += 2;
+    }
+    t_ = *steps;
 }
