@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import type { Page } from '@playwright/test';
-import { runCli, startServe } from '../helpers/cli';
+import { runCli } from '../helpers/cli';
 import type { ServeProcess } from '../helpers/cli';
+import { startServeSkippingSetup } from '../helpers/e2eApp';
 import { makeTempDir } from '../helpers/tempDir';
 
 let server: ServeProcess;
 const dataDir = makeTempDir('architect-e2e-');
 
 test.beforeAll(async () => {
-  server = await startServe(dataDir.path);
+  server = await startServeSkippingSetup(dataDir.path);
 });
 
 test.afterAll(async () => {

@@ -1,7 +1,8 @@
 import { expect, test } from '@playwright/test';
 import type { Page } from '@playwright/test';
-import { runCli, startServe } from '../helpers/cli';
+import { runCli } from '../helpers/cli';
 import type { ServeProcess } from '../helpers/cli';
+import { startServeSkippingSetup } from '../helpers/e2eApp';
 import { importModel, writeE2eModel } from '../helpers/e2eModels';
 import { OllamaStandIn } from '../helpers/ollamaStandIn';
 import { makeTempDir } from '../helpers/tempDir';
@@ -25,7 +26,7 @@ test.beforeAll(async () => {
   const file = writeE2eModel(files.path);
   model = importModel(dataDir.path, file.path);
   ollama = await OllamaStandIn.start({ tokenDelayMs: 50, reply: () => OLLAMA_TOKENS });
-  server = await startServe(dataDir.path);
+  server = await startServeSkippingSetup(dataDir.path);
 });
 
 test.afterAll(async () => {
@@ -73,7 +74,11 @@ test('generate an ERD with the local model: it streams, is validated, previews, 
 
   await form.getByLabel('Kind').selectOption('erd');
   const picker = form.getByLabel('Model', { exact: true });
-  await expect(picker).toHaveValue(`local:${model.id}`);
+  // The default is what serves the kind (here the plain base: nothing is trained); the plain base takes an adapter file.
+  await expect(picker).toHaveValue('active');
+  await expect(picker.locator('option:checked')).toHaveText(`What serves this kind (ERD: the plain base of ${model.name})`);
+  await expect(form.getByRole('radio', { name: 'Adapter file' })).toBeDisabled();
+  await picker.selectOption(`local:${model.id}`);
   await expect(picker.locator('option:checked')).toContainText(model.name);
 
   // Sampling settings arrive prefilled from the saved defaults; keep this run short and repeatable.

@@ -3,8 +3,9 @@
 // desktop tests put a stand-in for it on the page before the app loads. The browser tests run without it.
 import { expect, test } from '@playwright/test';
 import type { Page } from '@playwright/test';
-import { runCli, startServe } from '../helpers/cli';
+import { runCli } from '../helpers/cli';
 import type { ServeProcess } from '../helpers/cli';
+import { startServeSkippingSetup } from '../helpers/e2eApp';
 import { writeE2eModel } from '../helpers/e2eModels';
 import type { ServedModel } from '../helpers/modelServer';
 import { makeTempDir } from '../helpers/tempDir';
@@ -19,7 +20,7 @@ test.beforeAll(async () => {
   ['dropped-tiny.gguf', 'picked-tiny.gguf', 'elsewhere-tiny.gguf'].forEach((name, i) => {
     onDisk[name] = writeE2eModel(files.path, name, { tiedOutput: true, seed: 21 + i });
   });
-  server = await startServe(dataDir.path);
+  server = await startServeSkippingSetup(dataDir.path);
 });
 
 test.afterAll(async () => {

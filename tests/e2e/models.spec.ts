@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 import type { Page } from '@playwright/test';
-import { startServe } from '../helpers/cli';
 import type { ServeProcess } from '../helpers/cli';
+import { startServeSkippingSetup } from '../helpers/e2eApp';
 import { writeE2eModel } from '../helpers/e2eModels';
 import { startModelServer } from '../helpers/modelServer';
 import type { ModelServer, ServedModel } from '../helpers/modelServer';
@@ -18,7 +18,7 @@ test.beforeAll(async () => {
   served = writeE2eModel(files.path, 'served-tiny.gguf', { tiedOutput: true, seed: 11 });
   local = writeE2eModel(files.path, 'local-tiny.gguf', { tiedOutput: true, seed: 12 });
   models = await startModelServer({ 'served-tiny.gguf': served.path });
-  server = await startServe(dataDir.path);
+  server = await startServeSkippingSetup(dataDir.path);
 });
 
 test.afterAll(async () => {

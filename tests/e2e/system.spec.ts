@@ -2,8 +2,8 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { formatBytes } from '../../shared/format';
-import { startServe } from '../helpers/cli';
 import type { ServeProcess } from '../helpers/cli';
+import { startServeSkippingSetup } from '../helpers/e2eApp';
 import { fakeNvidiaSmi } from '../helpers/nvidiaSmi';
 import { makeTempDir } from '../helpers/tempDir';
 
@@ -11,7 +11,7 @@ let server: ServeProcess;
 const dataDir = makeTempDir('architect-e2e-');
 
 test.beforeAll(async () => {
-  server = await startServe(dataDir.path);
+  server = await startServeSkippingSetup(dataDir.path);
 });
 
 test.afterAll(async () => {
@@ -44,7 +44,7 @@ test('without the token the page says how to connect', async ({ page }) => {
 test('the System page says why CUDA is off for a GPU the CUDA library has no code for (nvidia-smi double)', async ({ page }) => {
   const dir = makeTempDir('architect-e2e-gpu-');
   const bin = fakeNvidiaSmi(join(dir.path, 'bin'), 'NVIDIA H200, 9.0');
-  const gpuServer = await startServe(join(dir.path, 'data'), { ...process.env, PATH: `${bin}:${process.env.PATH}` });
+  const gpuServer = await startServeSkippingSetup(join(dir.path, 'data'), { ...process.env, PATH: `${bin}:${process.env.PATH}` });
   try {
     await page.goto(`${gpuServer.url}#/system`);
     await expect(page.getByTestId('compute-warning')).toContainText('no code the NVIDIA H200 (compute capability 9.0) can run', { timeout: 30_000 });

@@ -2,8 +2,9 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import type { Locator, Page } from '@playwright/test';
-import { runCli, startServe } from '../helpers/cli';
+import { runCli } from '../helpers/cli';
 import type { ServeProcess } from '../helpers/cli';
+import { startServeSkippingSetup } from '../helpers/e2eApp';
 import { E2E_MODEL, importModel, writeE2eModel } from '../helpers/e2eModels';
 import { makeTempDir } from '../helpers/tempDir';
 
@@ -27,7 +28,7 @@ test.beforeAll(async () => {
   const imported = runCli(['import', data, '--json', '--data-dir', dataDir.path]);
   if (imported.status !== 0) throw new Error(`architect import exited with ${imported.status}:\n${imported.stdout}\n${imported.stderr}`);
   split = (JSON.parse(imported.stdout) as { dataset: { train: number; validation: number } }).dataset;
-  server = await startServe(dataDir.path);
+  server = await startServeSkippingSetup(dataDir.path);
 });
 
 test.afterAll(async () => {

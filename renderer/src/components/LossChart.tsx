@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import { CategoryScale, Chart, Decimation, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from 'chart.js';
 import type { JobProgress } from '../../../shared/contract/training';
+import { cssVar, onThemeChange } from '../theme';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip, Decimation);
 
@@ -9,10 +10,8 @@ interface Point {
   y: number;
 }
 
-const TRAIN_COLOUR = '#4ea1ff';
-const VALIDATION_COLOUR = '#e0c050';
-const GRID = '#263241';
-const TICKS = '#8b98a5';
+// The theme's colours (styles.css), read when the chart is made and again when the theme changes.
+const colours = () => ({ train: cssVar('--accent') || '#4ea1ff', validation: cssVar('--warn') || '#e0c050', grid: cssVar('--border') || '#263241', ticks: cssVar('--muted') || '#8b98a5', text: cssVar('--text') || '#e6edf3' });
 
 /** The steps where a new validation loss appeared (a step's figure is the latest so far). */
 function validationPoint(previous: JobProgress | undefined, step: JobProgress): Point | undefined {
@@ -38,6 +37,7 @@ export function LossChart({ history, totalSteps, label = 'Loss curve' }: { histo
   latest.current = { history, totalSteps };
 
   useEffect(() => {
+    const { train: TRAIN_COLOUR, validation: VALIDATION_COLOUR, grid: GRID, ticks: TICKS, text: TEXT } = colours();
     const made = new Chart<'line', Point[]>(canvas.current!, {
       type: 'line',
       data: {
@@ -58,7 +58,7 @@ export function LossChart({ history, totalSteps, label = 'Loss curve' }: { histo
           y: { type: 'linear', title: { display: true, text: 'loss', color: TICKS }, ticks: { color: TICKS }, grid: { color: GRID } },
         },
         plugins: {
-          legend: { labels: { color: '#e6edf3', boxWidth: 12 } },
+          legend: { labels: { color: TEXT, boxWidth: 12 } },
           tooltip: { callbacks: { title: (items) => (items[0] ? `step ${items[0].parsed.x}` : '') } },
           // Long runs: draw a sample of the steps, never thousands of segments per frame.
           decimation: { enabled: true, algorithm: 'lttb', samples: 600, threshold: 1200 },
@@ -68,7 +68,21 @@ export function LossChart({ history, totalSteps, label = 'Loss curve' }: { histo
     chart.current = made;
     shown.current = { source: [], train: [], validation: [] };
     draw();
+    const stopFollowingTheme = onThemeChange(() => {
+      const c = colours();
+      const [train, validation] = made.data.datasets;
+      Object.assign(train!, { borderColor: c.train, backgroundColor: c.train });
+      Object.assign(validation!, { borderColor: c.validation, backgroundColor: c.validation });
+      for (const axis of [made.options.scales!.x!, made.options.scales!.y!]) {
+        axis.ticks!.color = c.ticks;
+        axis.grid!.color = c.grid;
+        (axis as { title: { color: string } }).title.color = c.ticks;
+      }
+      made.options.plugins!.legend!.labels!.color = c.text;
+      made.update('none');
+    });
     return () => {
+      stopFollowingTheme();
       if (frame.current !== undefined) cancelAnimationFrame(frame.current);
       frame.current = undefined;
       made.destroy();

@@ -1,14 +1,18 @@
 import { useEffect, useRef, useState } from 'react';
 import type { Mermaid } from 'mermaid';
+import { currentTheme, useResolvedTheme } from '../theme';
 
-/** Mermaid is large: it loads on the first preview, once, and is set up before anything renders. */
+/** Mermaid is large: it loads on the first preview, once; it is set up for the page's theme before each render. */
 let loading: Promise<Mermaid> | undefined;
+let setUpFor: string | undefined;
 function loadMermaid(): Promise<Mermaid> {
-  loading ??= import('mermaid').then(({ default: mermaid }) => {
-    mermaid.initialize({ startOnLoad: false, securityLevel: 'strict', theme: 'dark' });
+  loading ??= import('mermaid').then(({ default: mermaid }) => mermaid);
+  return loading.then((mermaid) => {
+    const theme = currentTheme() === 'light' ? 'default' : 'dark';
+    if (setUpFor !== theme) mermaid.initialize({ startOnLoad: false, securityLevel: 'strict', theme });
+    setUpFor = theme;
     return mermaid;
   });
-  return loading;
 }
 
 let renderCount = 0;
@@ -56,6 +60,8 @@ type Preview =
  */
 export function MermaidPreview({ text, delayMs = 300 }: { text: string; delayMs?: number }) {
   const [preview, setPreview] = useState<Preview>({ state: 'empty' });
+  // A change of theme draws the diagram again in its colours.
+  const theme = useResolvedTheme();
   const lastSvg = useRef<string | undefined>(undefined);
   const pendingSince = useRef<number | undefined>(undefined);
   const started = useRef(0);
@@ -132,7 +138,7 @@ export function MermaidPreview({ text, delayMs = 300 }: { text: string; delayMs?
         document.getElementById(id)?.remove();
       }
     }
-  }, [text, delayMs]);
+  }, [text, delayMs, theme]);
 
   return (
     <div className="mermaid-preview" aria-label="Diagram preview" role="region">

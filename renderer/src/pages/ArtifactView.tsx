@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import type { ArtifactDetail } from '../../../shared/contract/artifacts';
 import type { FeedbackEvent } from '../../../shared/contract/feedback';
 import { EventChip, EventLabel, KIND_LABELS, RewardBadge, Thumb, ValidationDetails } from '../components/feedback';
+import { isSaveKey, SHORTCUTS, ShortcutHelp, useRatingKeys } from '../components/shortcuts';
 import { useArtifact } from '../stores/artifact';
 import { useNavigation } from '../stores/navigation';
 
@@ -21,7 +22,16 @@ export function ArtifactView({ id }: { id: number }) {
           Artifact #{id}
           {shown && <span className="muted"> · {KIND_LABELS[shown.kind]}</span>}
         </h1>
-        <button onClick={() => openArtifact(undefined)}>← History</button>
+        <div className="inline">
+          <ShortcutHelp
+            items={[
+              { keys: SHORTCUTS.up.keys, what: 'good' },
+              { keys: SHORTCUTS.down.keys, what: 'bad' },
+              { keys: SHORTCUTS.save.keys, what: 'save the correction (in its editor)' },
+            ]}
+          />
+          <button onClick={() => openArtifact(undefined)}>← History</button>
+        </div>
       </header>
       {error && (
         <div className="banner error" role="alert">
@@ -82,14 +92,15 @@ function ValidationCard({ artifact, validation }: { artifact: ArtifactDetail; va
 function FeedbackCard({ artifact }: { artifact: ArtifactDetail }) {
   const { busy, last, record } = useArtifact();
   const example = artifact.example;
+  useRatingKeys((which) => void record({ artifactId: artifact.id, type: which === 'up' ? 'explicit_positive' : 'explicit_negative' }, which), busy === undefined);
   return (
     <article className="card" aria-label="Feedback">
       <h2>Feedback</h2>
       <div className="thumbs">
-        <button aria-label="Thumbs up" title="This is good" disabled={busy !== undefined} onClick={() => void record({ artifactId: artifact.id, type: 'explicit_positive' }, 'up')}>
+        <button aria-label="Thumbs up" title={`This is good (${SHORTCUTS.up.keys})`} aria-keyshortcuts={SHORTCUTS.up.aria} disabled={busy !== undefined} onClick={() => void record({ artifactId: artifact.id, type: 'explicit_positive' }, 'up')}>
           <Thumb /> Good
         </button>
-        <button aria-label="Thumbs down" title="Needs improvement" disabled={busy !== undefined} onClick={() => void record({ artifactId: artifact.id, type: 'explicit_negative' }, 'down')}>
+        <button aria-label="Thumbs down" title={`Needs improvement (${SHORTCUTS.down.keys})`} aria-keyshortcuts={SHORTCUTS.down.aria} disabled={busy !== undefined} onClick={() => void record({ artifactId: artifact.id, type: 'explicit_negative' }, 'down')}>
           <Thumb down /> Bad
         </button>
       </div>
@@ -119,13 +130,27 @@ function CorrectionEditor({ artifact }: { artifact: ArtifactDetail }) {
   // A new artifact, or a correction saved elsewhere, resets the editor.
   useEffect(() => setText(current), [artifact.id, current]);
   const unchanged = text === current || text === artifact.output;
+  const save = () => record({ artifactId: artifact.id, type: 'correction', text }, 'correct');
   return (
     <article className="card editor" aria-label="Correction">
       <h2>Correct the output</h2>
       <p className="muted">Edit the text into what it should have been. Smaller edits earn a higher reward (+0.2 … +0.6); the corrected text becomes the training target.</p>
-      <textarea className="mono" rows={12} value={text} onChange={(e) => setText(e.target.value)} aria-label="Corrected text" spellCheck={false} />
+      <textarea
+        className="mono"
+        rows={12}
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        aria-label="Corrected text"
+        aria-keyshortcuts={SHORTCUTS.save.aria}
+        spellCheck={false}
+        onKeyDown={(e) => {
+          if (!isSaveKey(e)) return;
+          e.preventDefault(); // not the browser's "Save page"
+          if (busy === undefined && !unchanged) void save();
+        }}
+      />
       <div className="editor-actions">
-        <button disabled={busy !== undefined || unchanged} onClick={() => void record({ artifactId: artifact.id, type: 'correction', text }, 'correct')}>
+        <button disabled={busy !== undefined || unchanged} onClick={() => void save()} title={`Save (${SHORTCUTS.save.keys} in the editor)`} aria-keyshortcuts={SHORTCUTS.save.aria}>
           {busy === 'correct' ? 'Saving…' : 'Save correction'}
         </button>
         <button disabled={text === current} onClick={() => setText(current)}>

@@ -7,7 +7,8 @@ import { RequirementsField } from '../components/generate/RequirementsField';
 import { SamplingSettingsPanel } from '../components/generate/SamplingSettings';
 import { EventLabel, KIND_LABELS, RewardBadge, Thumb, ValidationDetails } from '../components/feedback';
 import { MermaidPreview } from '../components/MermaidPreview';
-import { modelChoiceOf, samplingProblem, useGenerate } from '../stores/generate';
+import { isSaveKey, modalOpen, SHORTCUTS, ShortcutHelp, useRatingKeys } from '../components/shortcuts';
+import { modelChoiceOf, samplingProblem, takesAdapterFile, useGenerate } from '../stores/generate';
 import type { GenerateError, SamplingField } from '../stores/generate';
 import { useModels } from '../stores/models';
 import { useNavigation } from '../stores/navigation';
@@ -19,13 +20,14 @@ const DIAGRAMS = new Set<GeneratedKind>(['erd', 'flowchart', 'sequence']);
 
 /** Generate: kind, model, requirements and sampling; the output streams into an editor with a live diagram preview. */
 export function GeneratePage() {
-  const { kind, set, state, generate, stop, loadSettings } = useGenerate();
+  const { kind, set, state, generate, stop, loadSettings, loadYield } = useGenerate();
   const { loadModels, refreshOllama } = useModels();
   useEffect(() => {
     void loadSettings();
+    void loadYield();
     void loadModels();
     void refreshOllama();
-  }, [loadSettings, loadModels, refreshOllama]);
+  }, [loadSettings, loadYield, loadModels, refreshOllama]);
 
   const blocked = useBlockedReason();
   const running = state === 'running' || state === 'stopping';
@@ -33,6 +35,7 @@ export function GeneratePage() {
   // Ctrl+Enter (⌘+Enter) generates from anywhere on the page; Esc stops.
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
+      if (modalOpen()) return; // first-run setup over the page takes the keys
       if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
         if (!blockedNow()) void useGenerate.getState().generate();
@@ -49,8 +52,17 @@ export function GeneratePage() {
     <section className="generate-page">
       <header className="page-header">
         <h1>Generate</h1>
-        <span className="muted">Ctrl+Enter generates · Esc stops</span>
+        <ShortcutHelp
+          items={[
+            { keys: SHORTCUTS.generate.keys, what: 'generate' },
+            { keys: SHORTCUTS.stop.keys, what: 'stop' },
+            { keys: SHORTCUTS.up.keys, what: 'good' },
+            { keys: SHORTCUTS.down.keys, what: 'bad' },
+            { keys: SHORTCUTS.save.keys, what: 'save your edit (in the editor)' },
+          ]}
+        />
       </header>
+      <GpuYieldNotice />
       <ErrorBanner />
       <form
         className="card generate-form"
@@ -79,11 +91,11 @@ export function GeneratePage() {
         <SamplingSettingsPanel disabled={running} />
         <div className="generate-actions">
           {running ? (
-            <button type="button" className="danger" onClick={() => void stop()} disabled={state === 'stopping'}>
+            <button type="button" className="danger" onClick={() => void stop()} disabled={state === 'stopping'} title={`Stop (${SHORTCUTS.stop.keys})`} aria-keyshortcuts={SHORTCUTS.stop.aria}>
               {state === 'stopping' ? 'Stopping…' : 'Stop'}
             </button>
           ) : (
-            <button type="submit" className="primary" disabled={blocked !== undefined} aria-describedby={blocked ? 'generate-blocked' : undefined}>
+            <button type="submit" className="primary" disabled={blocked !== undefined} aria-describedby={blocked ? 'generate-blocked' : undefined} title={`Generate (${SHORTCUTS.generate.keys})`} aria-keyshortcuts={SHORTCUTS.generate.aria}>
               Generate
             </button>
           )}
@@ -105,7 +117,7 @@ export function GeneratePage() {
 function blockedReason(state: ReturnType<typeof useGenerate.getState>): string | undefined {
   if (state.requirements.trim() === '') return 'Type or drop the requirements to generate.';
   if (!modelChoiceOf(state.modelKey, state.adapter, state.adapterPath)) return 'Pick a model first (install one on the Models page).';
-  if (state.adapter === 'file' && state.modelKey.startsWith('local:') && state.adapterPath.trim() === '') return 'Type the adapter file’s path, or choose Base model.';
+  if (state.adapter === 'file' && takesAdapterFile(state.modelKey) && state.adapterPath.trim() === '') return 'Type the adapter file’s path, or choose Base model.';
   const fields = Object.keys(state.sampling) as SamplingField[];
   const bad = fields.map((f) => samplingProblem(f, state.sampling[f])).find(Boolean);
   if (bad) return `${bad} (Sampling settings)`;
@@ -146,6 +158,17 @@ function adviceFor(error: GenerateError): string {
   if (error.code === 'cancelled') return 'The generation was cancelled; press Generate to start again.';
   if (error.code === 'unavailable') return 'Fix what the message says (or pick another model), then generate again.';
   return 'Fix what the message says, then press Generate again.';
+}
+
+/** While a training job has the GPU and the local model gave it up: why, and that it comes back. */
+function GpuYieldNotice() {
+  const message = useGenerate((s) => s.gpuYield?.message ?? null);
+  if (message === null) return null;
+  return (
+    <div className="banner notice gpu-yield" role="status" data-testid="gpu-yield">
+      {message}
+    </div>
+  );
 }
 
 function ErrorBanner() {
@@ -204,6 +227,12 @@ function OutputArea() {
             ref={editor}
             className="mono output-editor"
             aria-label="Generated output"
+            aria-keyshortcuts={SHORTCUTS.save.aria}
+            onKeyDown={(e) => {
+              if (!isSaveKey(e)) return;
+              e.preventDefault(); // not the browser's "Save page"
+              if (correctionSavable(useGenerate.getState())) void useGenerate.getState().saveCorrection();
+            }}
             data-testid="generate-output"
             defaultValue={output}
             onChange={(e) => setOutput(e.target.value)}
@@ -246,7 +275,7 @@ function ResultPanel() {
       <article className="card" aria-label="Generation">
         <h2>Generation</h2>
         <Stat label="Model" value={generation.provider === 'ollama' ? `Ollama: ${generation.modelName.replace(/^ollama:/, '')}` : generation.modelName} />
-        <Stat label="Adapter" value={generation.adapter ? <span title={generation.adapter.sha256}>{generation.adapter.path}</span> : 'base'} testId="stat-adapter" />
+        <Stat label="Adapter" value={generation.adapter ? <span title={`${generation.adapter.path} (SHA-256 ${generation.adapter.sha256})`}>{generation.version ? `v${generation.version.number}` : generation.adapter.path}</span> : 'base'} testId="stat-adapter" />
         <Stat label="Tokens" value={`${generation.outputTokens.toLocaleString()} (prompt ${generation.promptTokens.toLocaleString()})`} testId="stat-tokens" />
         <Stat label="Speed" value={`${generation.tokensPerSecond.toFixed(1)} tokens/s`} testId="stat-speed" />
         <Stat
@@ -276,9 +305,16 @@ function Stat({ label, value, testId }: { label: string; value: ReactNode; testI
   );
 }
 
+/** Whether the editor holds an edit of the result that is not saved yet (what Ctrl+S saves). */
+function correctionSavable(state: ReturnType<typeof useGenerate.getState>): boolean {
+  const { result, output, savedCorrection, feedbackBusy } = state;
+  return result !== undefined && feedbackBusy === undefined && output !== result.artifact.output && output.trim() !== '' && output !== savedCorrection;
+}
+
 function FeedbackCard() {
   const { result, output, feedbackBusy, lastFeedback, feedbackError, savedCorrection, rate, saveCorrection } = useGenerate();
   const openArtifact = useNavigation((s) => s.openArtifact);
+  useRatingKeys((which) => void rate(which === 'up' ? 'explicit_positive' : 'explicit_negative'), result !== undefined && feedbackBusy === undefined);
   if (!result) return null;
   const artifact = result.artifact;
   const edited = output !== artifact.output && output.trim() !== '' && output !== savedCorrection;
@@ -286,14 +322,14 @@ function FeedbackCard() {
     <article className="card" aria-label="Feedback">
       <h2>Feedback</h2>
       <div className="thumbs">
-        <button type="button" aria-label="Thumbs up" title="This is good" disabled={feedbackBusy !== undefined} onClick={() => void rate('explicit_positive')}>
+        <button type="button" aria-label="Thumbs up" title={`This is good (${SHORTCUTS.up.keys})`} aria-keyshortcuts={SHORTCUTS.up.aria} disabled={feedbackBusy !== undefined} onClick={() => void rate('explicit_positive')}>
           <Thumb /> Good
         </button>
-        <button type="button" aria-label="Thumbs down" title="Needs improvement" disabled={feedbackBusy !== undefined} onClick={() => void rate('explicit_negative')}>
+        <button type="button" aria-label="Thumbs down" title={`Needs improvement (${SHORTCUTS.down.keys})`} aria-keyshortcuts={SHORTCUTS.down.aria} disabled={feedbackBusy !== undefined} onClick={() => void rate('explicit_negative')}>
           <Thumb down /> Bad
         </button>
       </div>
-      <button type="button" disabled={feedbackBusy !== undefined || !edited} onClick={() => void saveCorrection()} title={edited ? undefined : 'Edit the output first'}>
+      <button type="button" disabled={feedbackBusy !== undefined || !edited} onClick={() => void saveCorrection()} title={edited ? `Save (${SHORTCUTS.save.keys} in the editor)` : 'Edit the output first'} aria-keyshortcuts={SHORTCUTS.save.aria}>
         {feedbackBusy === 'correct' ? 'Saving…' : 'Save my edit as a correction'}
       </button>
       {!edited && <p className="muted small">Edit the text in the editor to save it as a correction (smaller edits earn a higher reward).</p>}

@@ -5,6 +5,7 @@ import { formatBytes } from '../../../shared/format';
 import { api } from '../api/client';
 import { canLearnFilePaths } from '../api/files';
 import { useDropZone } from '../components/useDropZone';
+import { VersionsSection } from '../components/versions/VersionsSection';
 import { FIT_LABELS, formatEta, formatGB, useModels } from '../stores/models';
 import type { Notice } from '../stores/models';
 import { messageOf } from '../stores/errors';
@@ -27,6 +28,7 @@ export function ModelsPage() {
         <button onClick={() => void load()}>Refresh</button>
       </header>
       <InstalledModels />
+      <VersionsSection />
       <div className="models-add">
         <DownloadFromUrl />
         <ImportLocalFile />

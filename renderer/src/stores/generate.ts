@@ -1,7 +1,7 @@
 import { create } from 'zustand';
 import type { FeedbackInput, RecordResult } from '../../../shared/contract/feedback';
 import { GenerationSettings } from '../../../shared/contract/generation';
-import type { GeneratedKind, GenerateResult, ModelChoice } from '../../../shared/contract/generation';
+import type { GeneratedKind, GenerateResult, GpuYield, ModelChoice } from '../../../shared/contract/generation';
 import { AppError } from '../../../shared/errors';
 import { api, client } from '../api/client';
 import { messageOf } from './errors';
@@ -31,7 +31,7 @@ export type RunState = 'idle' | 'running' | 'stopping' | 'done' | 'failed';
 
 interface GenerateState {
   kind: GeneratedKind;
-  /** `local:<id>` or `ollama:<name>`; empty until a model is picked. */
+  /** `active`, `local:<id>`, `local:<id>:<versionId>` or `ollama:<name>`; empty until a model is picked. */
   modelKey: string;
   adapter: 'base' | 'file';
   adapterPath: string;
@@ -59,12 +59,15 @@ interface GenerateState {
   feedbackError: string | undefined;
   /** The correction saved last, so the same text is not saved twice. */
   savedCorrection: string | undefined;
+  /** Why the local model is unloaded for a training job now (null: it is not). */
+  gpuYield: GpuYield | undefined;
 
   set(patch: Partial<Pick<GenerateState, 'kind' | 'modelKey' | 'adapter' | 'adapterPath' | 'requirements'>>): void;
   setSampling(field: SamplingField, value: string): void;
   resetSampling(): void;
   setOutput(text: string): void;
   loadSettings(): Promise<void>;
+  loadYield(): Promise<void>;
   saveSamplingDefaults(): Promise<void>;
   generate(): Promise<void>;
   stop(): Promise<void>;
@@ -110,11 +113,16 @@ export function samplingProblem(field: SamplingField, value: string): string | u
   return undefined;
 }
 
-/** The choice a picker key stands for. */
+/** True for a plain installed model's key (`local:<id>`): only there does an adapter file apply. */
+export const takesAdapterFile = (key: string) => /^local:\d+$/.test(key);
+
+/** The choice a picker key stands for: `active`, `local:<modelId>`, `local:<modelId>:<versionId>` or `ollama:<name>`. */
 export function modelChoiceOf(key: string, adapter: 'base' | 'file', adapterPath: string): ModelChoice | undefined {
-  if (key.startsWith('local:')) {
-    const modelId = Number(key.slice('local:'.length));
-    if (!Number.isInteger(modelId) || modelId <= 0) return undefined;
+  if (key === 'active') return { provider: 'active' };
+  const local = /^local:([1-9]\d*)(?::([1-9]\d*))?$/.exec(key);
+  if (local) {
+    const modelId = Number(local[1]);
+    if (local[2]) return { provider: 'local', modelId, versionId: Number(local[2]) };
     return { provider: 'local', modelId, adapterPath: adapter === 'file' && adapterPath.trim() ? adapterPath.trim() : null };
   }
   if (key.startsWith('ollama:') && key.length > 'ollama:'.length) return { provider: 'ollama', model: key.slice('ollama:'.length) };
@@ -149,6 +157,7 @@ export const useGenerate = create<GenerateState>((set, get) => ({
   lastFeedback: undefined,
   feedbackError: undefined,
   savedCorrection: undefined,
+  gpuYield: undefined,
 
   set: (patch) => set(patch),
   setSampling: (field, value) => set({ sampling: { ...get().sampling, [field]: value }, samplingEdited: true, settingsNotice: undefined }),
@@ -164,6 +173,15 @@ export const useGenerate = create<GenerateState>((set, get) => ({
       set({ settings, settingsError: undefined, ...(get().samplingEdited ? {} : { sampling: draftOf(settings) }) });
     } catch (error) {
       set({ settingsError: messageOf(error) });
+    }
+  },
+
+  loadYield: async () => {
+    try {
+      set({ gpuYield: await api.generation.yielded({}) });
+    } catch {
+      // A server without it (or not reachable yet): no notice; the event still brings one.
+      set({ gpuYield: undefined });
     }
   },
 
@@ -304,3 +322,6 @@ async function record(
     if (get().feedbackBusy === busy) set({ feedbackBusy: undefined });
   }
 }
+
+// The local model gave the GPU up for a training job (a message), or may load again (null).
+client.on('generation.yielded', (gpuYield) => useGenerate.setState({ gpuYield }));

@@ -9,6 +9,7 @@ export const PAGES = [
   { id: 'history', label: 'History' },
   { id: 'learning', label: 'Learning' },
   { id: 'datasets', label: 'Datasets' },
+  { id: 'settings', label: 'Settings' },
 ] as const;
 export type PageId = (typeof PAGES)[number]['id'];
 

@@ -1,9 +1,11 @@
 import { create } from 'zustand';
 import type { DatasetSummary } from '../../../shared/contract/datasets';
 import type { InstalledModel } from '../../../shared/contract/models';
-import type { Job, JobProgress, JobStatus } from '../../../shared/contract/training';
+import type { Job, JobProgress, JobStatus, PresetsResult } from '../../../shared/contract/training';
 import { LoraTarget, TrainingConfig } from '../../../shared/training/config';
 import type { Schedule } from '../../../shared/training/config';
+import { checkFits } from '../../../shared/training/presets';
+import type { FitCheck } from '../../../shared/training/presets';
 import { api, client } from '../api/client';
 import { messageOf } from './errors';
 import { useLearning } from './learning';
@@ -159,6 +161,46 @@ export function checkDraft(draft: ConfigDraft): { config: TrainingConfig | undef
   return { config: result.success && Object.keys(errors).length === 0 ? result.data : undefined, errors };
 }
 
+/** Whether the form's values fit the memory the plan was made for, as the server judges them (shared/training/presets.ts). */
+export type DraftFit =
+  | { readonly kind: 'checked'; readonly check: FitCheck; readonly device: 'gpu' | 'cpu' }
+  /** The backend asked for is not the device the plan measured (the CPU backend on a GPU machine, or cuda without one). */
+  | { readonly kind: 'other-device'; readonly device: 'gpu' | 'cpu' };
+
+/** The form's configuration against the plan of the model it trains; undefined while either is not there. */
+export function draftFit(plan: PresetsResult | undefined, modelId: number | undefined, config: TrainingConfig | undefined): DraftFit | undefined {
+  if (!plan || !config || modelId === undefined || plan.model.id !== modelId) return undefined;
+  const wanted = config.backend === 'auto' ? plan.device : config.backend === 'cpu' ? 'cpu' : 'gpu';
+  if (wanted !== plan.device || plan.memorySource === 'vram-option') return { kind: 'other-device', device: plan.device };
+  const [base, ...others] = plan.model.files;
+  // The memory does not depend on the context: a max length past it is judged as asked (as the server does).
+  const shape = config.maxLength > plan.model.shape.contextLength ? { ...plan.model.shape, contextLength: config.maxLength } : plan.model.shape;
+  try {
+    const check = checkFits({
+      shape,
+      base: base!,
+      baseFiles: others,
+      memoryBytes: plan.memoryBytes,
+      device: plan.device,
+      batchSize: config.batchSize,
+      rank: config.rank,
+      maxLength: config.maxLength,
+      gradientCheckpointing: config.gradientCheckpointing,
+      targets: config.targets,
+    });
+    return { kind: 'checked', check, device: plan.device };
+  } catch {
+    return undefined; // out of the estimate's range: the field errors say why
+  }
+}
+
+/** The installed model that holds the preset's base file, when it is another one than `modelId` and can be trained. */
+export function presetModel(plan: PresetsResult, models: readonly InstalledModel[], modelId: number | undefined): InstalledModel | undefined {
+  const id = plan.model.files.find((f) => f.quant === plan.preset.config.base.quant)?.installedModelId ?? null;
+  if (id === null || id === modelId) return undefined;
+  return models.find((m) => m.id === id && usableModel(m));
+}
+
 /** Which buttons a job's state allows. */
 export function allowed(status: JobStatus): { pause: boolean; resume: boolean; cancel: boolean } {
   return {
@@ -189,6 +231,12 @@ interface TrainingState {
   starting: boolean;
   /** What the last Start came to (queued behind another job, or why it was refused). */
   startNotice: Notice | undefined;
+  /** The guide's presets for the picked model on this machine (training.presets). */
+  plan: PresetsResult | undefined;
+  /** Why the presets could not be read for the picked model. */
+  planError: string | undefined;
+  /** What "Use preset" last changed, until the form is edited. */
+  presetNotice: string | undefined;
 
   /** The job the page shows; undefined: it follows the running job (else the newest). */
   selectedId: number | undefined;
@@ -211,6 +259,10 @@ interface TrainingState {
   setDraft(patch: Partial<Omit<ConfigDraft, 'numbers'>>): void;
   toggleTarget(target: LoraTarget, on: boolean): void;
   resetDraft(): void;
+  /** Reads the presets for the picked model (again: a job on it finished, models changed). */
+  loadPlan(): Promise<void>;
+  /** Fills batch size, rank, max length and gradient checkpointing from the preset; on a GPU picks the preset's base file when it is installed. */
+  usePreset(): void;
   start(): Promise<void>;
   select(id: number, pin?: boolean): Promise<void>;
   act(id: number, action: Action): Promise<void>;
@@ -233,6 +285,9 @@ function followed(jobs: Job[]): number | undefined {
 
 const usableModel = (m: InstalledModel) => m.trainable && !m.missing;
 
+/** Counts plan requests: only the latest one's answer is kept. */
+let planSeq = 0;
+
 /** The Training page (and the Learning page's adaptive jobs): the start form, the jobs with their live progress, one job's curve. */
 export const useTraining = create<TrainingState>((set, get) => ({
   models: [],
@@ -245,6 +300,9 @@ export const useTraining = create<TrainingState>((set, get) => ({
   draft: draftOf(DEFAULT_CONFIG),
   starting: false,
   startNotice: undefined,
+  plan: undefined,
+  planError: undefined,
+  presetNotice: undefined,
   selectedId: undefined,
   pinned: false,
   history: [],
@@ -259,6 +317,7 @@ export const useTraining = create<TrainingState>((set, get) => ({
       const [{ models }, datasets] = await Promise.all([api.models.list({}), api.datasets.list({})]);
       set({ models, datasets, loadError: undefined });
       keepChoices();
+      replan();
     } catch (error) {
       set({ loadError: messageOf(error) });
     }
@@ -277,15 +336,50 @@ export const useTraining = create<TrainingState>((set, get) => ({
     }
   },
 
-  setModel: (modelId) => set({ modelId, startNotice: undefined }),
+  setModel: (modelId) => {
+    const changed = modelId !== get().modelId;
+    set({ modelId, startNotice: undefined, ...(changed ? { presetNotice: undefined } : {}) });
+    if (changed) void get().loadPlan();
+  },
   setDataset: (datasetId) => set({ datasetId, startNotice: undefined }),
-  setNumber: (field, value) => set({ draft: { ...get().draft, numbers: { ...get().draft.numbers, [field]: value } }, startNotice: undefined }),
-  setDraft: (patch) => set({ draft: { ...get().draft, ...patch }, startNotice: undefined }),
+  setNumber: (field, value) => set({ draft: { ...get().draft, numbers: { ...get().draft.numbers, [field]: value } }, startNotice: undefined, presetNotice: undefined }),
+  setDraft: (patch) => set({ draft: { ...get().draft, ...patch }, startNotice: undefined, presetNotice: undefined }),
   toggleTarget: (target, on) => {
     const targets = LoraTarget.options.filter((t) => (t === target ? on : get().draft.targets.includes(t)));
-    set({ draft: { ...get().draft, targets }, startNotice: undefined });
+    set({ draft: { ...get().draft, targets }, startNotice: undefined, presetNotice: undefined });
   },
-  resetDraft: () => set({ draft: draftOf(DEFAULT_CONFIG), startNotice: undefined }),
+  resetDraft: () => set({ draft: draftOf(DEFAULT_CONFIG), startNotice: undefined, presetNotice: undefined }),
+
+  loadPlan: async () => {
+    const modelId = get().modelId;
+    const seq = ++planSeq;
+    if (modelId === undefined) return set({ plan: undefined, planError: undefined });
+    // A plan for another model is not shown while this one's comes.
+    if (get().plan?.model.id !== modelId) set({ plan: undefined, planError: undefined });
+    try {
+      const plan = await api.training.presets({ modelId });
+      if (seq === planSeq) set({ plan, planError: undefined });
+    } catch (error) {
+      if (seq === planSeq) set({ plan: undefined, planError: messageOf(error) });
+    }
+  },
+
+  usePreset: () => {
+    const { plan, modelId, models, draft } = get();
+    if (!plan || plan.model.id !== modelId) return;
+    const c = plan.preset.config;
+    const numbers = { ...draft.numbers, batchSize: String(c.batchSize), rank: String(c.rank), maxLength: String(c.maxLength) };
+    // On a GPU the tier names its base (4-bit, or 16-bit for 24gb): the other file of the model, when it is installed.
+    const other = plan.device === 'gpu' ? presetModel(plan, models, modelId) : undefined;
+    const filled = `batch size ${c.batchSize}, rank ${c.rank}, max length ${c.maxLength}, gradient checkpointing ${c.gradientCheckpointing ? 'on' : 'off'}`;
+    set({
+      draft: { ...draft, numbers, gradientCheckpointing: c.gradientCheckpointing },
+      startNotice: undefined,
+      presetNotice: `Preset ${plan.preset.name}: ${filled}${other ? `; base model ${other.name} (${c.base.quant})` : ''}.`,
+      ...(other ? { modelId: other.id } : {}),
+    });
+    if (other) void get().loadPlan();
+  },
 
   start: async () => {
     const { modelId, datasetId, draft, starting } = get();
@@ -295,7 +389,9 @@ export const useTraining = create<TrainingState>((set, get) => ({
     set({ starting: true, startNotice: undefined });
     try {
       const job = await api.training.start({ modelId, datasetId, config });
-      set({ jobs: upsertJob(get().jobs, job), startNotice: { tone: 'ok', text: job.message ? `Job ${job.id} queued. ${job.message}` : `Job ${job.id} started.` } });
+      // The job's own events (queued, then running) may have come before this answer: they are as new or newer.
+      const known = get().jobs.some((j) => j.id === job.id);
+      set({ jobs: known ? get().jobs : upsertJob(get().jobs, job), startNotice: { tone: 'ok', text: job.message ? `Job ${job.id} queued. ${job.message}` : `Job ${job.id} started.` } });
       void get().select(job.id, true);
     } catch (error) {
       set({ startNotice: { tone: 'error', text: messageOf(error) } });
@@ -342,6 +438,11 @@ function keepChoices(): void {
   if (Object.keys(patch).length > 0) useTraining.setState(patch);
 }
 
+/** The plan again: the picked model may have changed, or what it is planned from (its files, a measured speed). */
+function replan(): void {
+  void useTraining.getState().loadPlan();
+}
+
 // A job's state changed (queued, started, paused, done, failed), whoever changed it.
 client.on('training.changed', (job) => {
   const state = useTraining.getState();
@@ -351,6 +452,8 @@ client.on('training.changed', (job) => {
   useTraining.setState(patch);
   // Unless a job was picked, the page follows the one that runs.
   if (!state.pinned && job.status === 'running' && state.selectedId !== job.id) void state.select(job.id, false);
+  // A job on the picked model ended: its measured speed gives the time estimate.
+  if (job.finishedAt !== null && job.modelId === state.modelId && state.plan) replan();
   // The Learning page counts adaptive jobs by status: recount when one changes (it may have been queued by another process).
   if (job.type === 'adaptive' && useLearning.getState().status) void refreshLearning();
 });
@@ -394,6 +497,8 @@ client.on('training.progress', ({ jobId, progress }) => {
 client.on('models.changed', ({ models }) => {
   useTraining.setState({ models });
   keepChoices();
+  // Files of the model were installed or removed: the preset's base choice changes with them.
+  replan();
 });
 
 client.on('datasets.changed', ({ datasets }) => {

@@ -1,8 +1,12 @@
 import { useEffect } from 'react';
 import type { InstalledModel, OllamaModel } from '../../../../shared/contract/models';
-import { useGenerate } from '../../stores/generate';
+import type { Version } from '../../../../shared/contract/versions';
+import { KIND_LABELS } from '../feedback';
+import { choiceText, servingOf } from '../versions/format';
+import { takesAdapterFile, useGenerate } from '../../stores/generate';
 import { FIT_LABELS, formatGB, useModels } from '../../stores/models';
 import { useNavigation } from '../../stores/navigation';
+import { useVersions } from '../../stores/versions';
 
 const NONE: OllamaModel[] = [];
 
@@ -13,27 +17,51 @@ function optionLabel(model: InstalledModel): string {
   return model.missing ? `${label} — file missing` : label;
 }
 
-/** The installed models and, when an Ollama server answers, its models ("Ollama: name"). */
+function versionLabel(model: InstalledModel, version: Version): string {
+  const serves = version.activeFor.length ? `, serves ${version.activeFor.join(', ')}` : '';
+  const label = `${model.name} · v${version.number} (${version.status}${serves})`;
+  return version.damaged ? `${label} — damaged` : label;
+}
+
+
+/**
+ * First "What serves this kind" (the registry's choice for the chosen kind, named), then the installed models,
+ * each with its versions, and, when an Ollama server answers, its models ("Ollama: name").
+ */
 export function ModelPicker({ disabled }: { disabled: boolean }) {
   const { models, ollama, loaded, errors } = useModels();
-  const { modelKey, set } = useGenerate();
+  const { modelKey, kind, set } = useGenerate();
+  const { versions, active, loaded: versionsLoaded, error: versionsError, load: loadVersions } = useVersions();
   const go = useNavigation((s) => s.go);
   const ollamaModels = ollama?.reachable ? ollama.models : NONE;
-
-  // Keep a usable choice: the first model whose file is there, else the first Ollama model.
   useEffect(() => {
-    const usable = (key: string) =>
-      (key.startsWith('local:') && models.some((m) => `local:${m.id}` === key && !m.missing)) ||
-      (key.startsWith('ollama:') && ollamaModels.some((m) => `ollama:${m.name}` === key));
-    if (usable(modelKey)) return;
-    const first = models.find((m) => !m.missing);
-    const key = first ? `local:${first.id}` : ollamaModels[0] ? `ollama:${ollamaModels[0].name}` : '';
-    if (key !== modelKey) set({ modelKey: key });
-  }, [models, ollamaModels, modelKey, set]);
+    void loadVersions();
+  }, [loadVersions]);
 
-  const selected = modelKey.startsWith('local:') ? models.find((m) => `local:${m.id}` === modelKey) : undefined;
+  const installed = models.filter((m) => !m.missing);
+  // Keep a usable choice: what serves the kind when a local model is there, else the first Ollama model.
+  useEffect(() => {
+    const usable = (key: string) => {
+      if (key === 'active') return installed.length > 0;
+      const local = /^local:(\d+)(?::(\d+))?$/.exec(key);
+      if (local) {
+        if (!installed.some((m) => m.id === Number(local[1]))) return false;
+        // A version's key waits for the list before it is judged.
+        return !local[2] || !versionsLoaded || versions.some((v) => v.id === Number(local[2]) && v.modelId === Number(local[1]) && !v.damaged);
+      }
+      return key.startsWith('ollama:') && ollamaModels.some((m) => `ollama:${m.name}` === key);
+    };
+    if (usable(modelKey)) return;
+    const key = installed.length > 0 ? 'active' : ollamaModels[0] ? `ollama:${ollamaModels[0].name}` : '';
+    if (key !== modelKey) set({ modelKey: key });
+  }, [installed, ollamaModels, versions, versionsLoaded, modelKey, set]);
+
+  const serving = servingOf(kind, active, models);
+  const localId = /^local:(\d+)/.exec(modelKey)?.[1];
+  const selected = modelKey === 'active' ? models.find((m) => m.id === serving?.modelId) : localId ? models.find((m) => m.id === Number(localId)) : undefined;
   const missing = models.filter((m) => m.missing);
   const nothing = loaded.installed && models.length === 0 && ollamaModels.length === 0;
+  const activeLabel = serving ? `What serves this kind (${KIND_LABELS[kind]}: ${choiceText(serving, models)})` : 'What serves this kind';
 
   return (
     <div className="model-picker">
@@ -41,12 +69,25 @@ export function ModelPicker({ disabled }: { disabled: boolean }) {
       <select id="generate-model" value={modelKey} onChange={(e) => set({ modelKey: e.target.value })} disabled={disabled || nothing}>
         {modelKey === '' && <option value="">{nothing ? 'No model installed' : 'Choose a model…'}</option>}
         {models.length > 0 && (
+          <option value="active" disabled={installed.length === 0}>
+            {activeLabel}
+          </option>
+        )}
+        {models.length > 0 && (
           <optgroup label="Installed">
-            {models.map((m) => (
+            {models.map((m) => [
               <option key={m.id} value={`local:${m.id}`} disabled={m.missing}>
                 {optionLabel(m)}
-              </option>
-            ))}
+              </option>,
+              ...versions
+                .filter((v) => v.modelId === m.id)
+                .sort((a, b) => b.number - a.number)
+                .map((v) => (
+                  <option key={`${m.id}:${v.id}`} value={`local:${m.id}:${v.id}`} disabled={m.missing || v.damaged !== null}>
+                    {versionLabel(m, v)}
+                  </option>
+                )),
+            ])}
           </optgroup>
         )}
         {ollamaModels.length > 0 && (
@@ -60,6 +101,13 @@ export function ModelPicker({ disabled }: { disabled: boolean }) {
         )}
       </select>
       <div className="picker-notes">
+        {modelKey === 'active' && serving && (
+          <span className="muted small" data-testid="serving-note">
+            {KIND_LABELS[kind]} is served by {choiceText(serving, models)}
+            {serving.inherited ? ' (the default)' : ''}; the Models page changes that.
+          </span>
+        )}
+        {modelKey === 'active' && versionsError && <span className="error-text small">Could not learn what serves {KIND_LABELS[kind]}: {versionsError}</span>}
         {selected && !selected.trainable && (
           <span className="badge warn" title={selected.trainReason ?? undefined} data-testid="generation-only">
             generation only
@@ -91,20 +139,28 @@ export function ModelPicker({ disabled }: { disabled: boolean }) {
   );
 }
 
-/** The plain base, or a LoRA adapter file typed in by path (local models only). */
+/** The plain base, or a LoRA adapter file typed in by path (plain installed models only). */
 export function AdapterField({ disabled }: { disabled: boolean }) {
   const { modelKey, adapter, adapterPath, set } = useGenerate();
-  const ollama = modelKey.startsWith('ollama:');
+  // Only a plain installed model takes an adapter file: a version and "What serves this kind" bring their own.
+  const fixed = !takesAdapterFile(modelKey);
+  const why = modelKey.startsWith('ollama:')
+    ? 'Ollama models run as the server has them.'
+    : modelKey === 'active'
+      ? 'What serves the kind brings its own adapter.'
+      : modelKey.startsWith('local:')
+        ? 'A version brings its own adapter.'
+        : undefined;
   return (
-    <fieldset className="adapter-field" disabled={disabled || ollama}>
+    <fieldset className="adapter-field" disabled={disabled || fixed}>
       <legend>Adapter</legend>
       <label className="checkbox">
-        <input type="radio" name="adapter" value="base" checked={adapter === 'base' || ollama} onChange={() => set({ adapter: 'base' })} /> Base model
+        <input type="radio" name="adapter" value="base" checked={adapter === 'base' || fixed} onChange={() => set({ adapter: 'base' })} /> Base model
       </label>
       <label className="checkbox">
-        <input type="radio" name="adapter" value="file" checked={adapter === 'file' && !ollama} onChange={() => set({ adapter: 'file' })} /> Adapter file
+        <input type="radio" name="adapter" value="file" checked={adapter === 'file' && !fixed} onChange={() => set({ adapter: 'file' })} /> Adapter file
       </label>
-      {adapter === 'file' && !ollama && (
+      {adapter === 'file' && !fixed && (
         <input
           className="mono"
           value={adapterPath}
@@ -114,7 +170,7 @@ export function AdapterField({ disabled }: { disabled: boolean }) {
           spellCheck={false}
         />
       )}
-      {ollama && <span className="muted small">Ollama models run as the server has them.</span>}
+      {fixed && why && <span className="muted small">{why}</span>}
     </fieldset>
   );
 }

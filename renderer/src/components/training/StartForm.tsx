@@ -7,6 +7,7 @@ import { useNavigation } from '../../stores/navigation';
 import { BOUNDS, checkDraft, DEFAULT_CONFIG, FIELD_LABELS, useTraining } from '../../stores/training';
 import type { FieldErrors, NumberField } from '../../stores/training';
 import { datasetLabel, isFourBit, modelLabel, showJobPanel } from './format';
+import { FitNotice, PresetPanel } from './PresetPanel';
 
 const TARGET_HINTS: Record<LoraTarget, string> = {
   attn_q: 'attention query',
@@ -160,6 +161,7 @@ export function StartForm() {
           </p>
         </div>
       </div>
+      <PresetPanel />
 
       <fieldset className="training-group">
         <legend>Schedule</legend>
@@ -241,6 +243,7 @@ export function StartForm() {
         </div>
       </fieldset>
 
+      <FitNotice />
       <div className="training-actions">
         <button type="submit" className="primary" disabled={blocked !== undefined || starting} aria-describedby={blocked ? 'training-blocked' : undefined}>
           {starting ? 'Starting…' : 'Start training'}
