@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
+import { AppError } from '../shared/errors';
 import { applyMigrations } from './migrations';
 import { MIGRATIONS } from './migrations/all';
 import type { Migration } from './migrations/types';
@@ -19,7 +20,12 @@ export interface OpenOptions {
  * every committed transaction across a crash of the process (only an OS crash can lose the last few).
  */
 export function openDatabase(file: string, options: OpenOptions = {}): Db {
-  const db = new Database(file);
+  let db: Db;
+  try {
+    db = new Database(file);
+  } catch (error) {
+    throw cannotOpen(file, error);
+  }
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
     db.pragma('journal_mode = WAL');
@@ -31,6 +37,15 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
     return db;
   } catch (error) {
     db.close();
-    throw error;
+    throw cannotOpen(file, error);
   }
+}
+
+/** An error that names the database file (a corrupt or foreign file says only "file is not a database"). */
+function cannotOpen(file: string, error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.includes(file)) return error as Error;
+  const code = (error as { code?: unknown }).code;
+  const hint = code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' ? ' It is damaged or not an Architect database: move it aside to start afresh, or restore a backup.' : '';
+  return new AppError('unavailable', `Cannot open the database ${file}: ${message}.${hint}`, { cause: error });
 }

@@ -54,7 +54,8 @@ export class DatasetRepo {
   private readonly deleteStmt: Statement<[number]>;
   private readonly countStmt: Statement<{ id: number; split: string | null }, { n: number }>;
   private readonly pageStmt: Statement<{ id: number; split: string | null; offset: number; limit: number; clip: number }, ExampleRow & { clipped: number }>;
-  private readonly afterStmt: Statement<{ id: number; after: number; limit: number }, ExampleRow>;
+  private readonly afterStmt: Statement<{ id: number; after: number; last: number; limit: number }, ExampleRow>;
+  private readonly lastIdStmt: Statement<{ id: number }, { last: number }>;
   private readonly byKindStmt: Statement<[number], { kind: ArtifactKind | null; train: number; validation: number }>;
   private readonly acrossStmt: Statement<{ id: number }, { n: number }>;
 
@@ -72,8 +73,16 @@ export class DatasetRepo {
               context, tokens, split, (length(prompt) > @clip OR length(input) > @clip OR length(completion) > @clip) AS clipped
        FROM dataset_examples WHERE dataset_id = @id AND (@split IS NULL OR split = @split) ORDER BY id LIMIT @limit OFFSET @offset`,
     );
+    // A walk of the id range (`+dataset_id` keeps SQLite off the (dataset_id, split, id) index, which would
+    // sort the whole rest of the dataset for every page): a dataset's examples are stored in one transaction,
+    // so its ids are one run, and `last` ends the walk there.
     this.afterStmt = db.prepare(
-      'SELECT id, line, kind, prompt, input, completion, context, tokens, split FROM dataset_examples WHERE dataset_id = @id AND id > @after ORDER BY id LIMIT @limit',
+      `SELECT id, line, kind, prompt, input, completion, context, tokens, split FROM dataset_examples
+       WHERE id > @after AND id <= @last AND +dataset_id = @id ORDER BY id LIMIT @limit`,
+    );
+    this.lastIdStmt = db.prepare(
+      `SELECT max(coalesce((SELECT max(id) FROM dataset_examples WHERE dataset_id = @id AND split = 'train'), 0),
+                  coalesce((SELECT max(id) FROM dataset_examples WHERE dataset_id = @id AND split = 'validation'), 0)) AS last`,
     );
     this.byKindStmt = db.prepare(
       `SELECT kind, SUM(split = 'train') AS train, SUM(split = 'validation') AS validation
@@ -139,7 +148,9 @@ export class DatasetRepo {
 
   /** Up to `limit` whole examples after example id `after`, in stored order. */
   after(id: number, after: number, limit: number): StoredExample[] {
-    return this.afterStmt.all({ id, after, limit }).map(toExample);
+    const last = this.lastIdStmt.get({ id })?.last ?? 0;
+    if (last <= after) return [];
+    return this.afterStmt.all({ id, after, last, limit }).map(toExample);
   }
 
   byKind(id: number): { kind: ArtifactKind | null; train: number; validation: number }[] {

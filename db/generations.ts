@@ -17,6 +17,8 @@ interface GenerationRow {
   first_token_ms: number | null;
   tokens_per_second: number;
   finish: GenerationRecord['finish'];
+  version_id: number | null;
+  version_number: number | null;
 }
 
 /** The generations table: how each generated artifact was made (pasted ones have no row). */
@@ -27,11 +29,11 @@ export class GenerationRepo {
   constructor(db: Database) {
     this.insertStmt = db.prepare(
       `INSERT INTO generations (artifact_id, provider, model_id, model_name, model_hash, adapter_path, adapter_sha256, sampling,
-         context_size, prompt_tokens, output_tokens, duration_ms, first_token_ms, tokens_per_second, finish)
+         context_size, prompt_tokens, output_tokens, duration_ms, first_token_ms, tokens_per_second, finish, version_id)
        VALUES (@artifactId, @provider, @modelId, @modelName, @modelHash, @adapterPath, @adapterSha256, @sampling,
-         @contextSize, @promptTokens, @outputTokens, @durationMs, @firstTokenMs, @tokensPerSecond, @finish)`,
+         @contextSize, @promptTokens, @outputTokens, @durationMs, @firstTokenMs, @tokensPerSecond, @finish, @versionId)`,
     );
-    this.getStmt = db.prepare('SELECT * FROM generations WHERE artifact_id = ?');
+    this.getStmt = db.prepare('SELECT g.*, v.number AS version_number FROM generations g LEFT JOIN versions v ON v.id = g.version_id WHERE g.artifact_id = ?');
   }
 
   insert(artifactId: number, record: GenerationRecord): void {
@@ -51,6 +53,7 @@ export class GenerationRepo {
       firstTokenMs: record.firstTokenMs,
       tokensPerSecond: record.tokensPerSecond,
       finish: record.finish,
+      versionId: record.version?.id ?? null,
     });
   }
 
@@ -63,6 +66,7 @@ export class GenerationRepo {
       modelName: row.model_name,
       modelHash: row.model_hash,
       adapter: row.adapter_path === null ? null : { path: row.adapter_path, sha256: row.adapter_sha256 },
+      version: row.version_id === null || row.version_number === null ? null : { id: row.version_id, number: row.version_number },
       sampling: JSON.parse(row.sampling) as unknown,
       contextSize: row.context_size,
       promptTokens: row.prompt_tokens,

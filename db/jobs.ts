@@ -25,6 +25,16 @@ interface JobRow {
   finished_at: string | null;
 }
 
+/** One example of a learning batch, as it went in; `heldOut` 1: kept for the evaluation gate. */
+export interface BatchExample {
+  readonly artifactId: number;
+  readonly correctionId: number;
+  readonly prompt: string;
+  readonly completion: string;
+  readonly kind: string;
+  readonly heldOut: 0 | 1;
+}
+
 /** A job as stored, with who runs it and what was asked of it. */
 export interface StoredJob extends Omit<Job, 'progress'> {
   readonly ownerPid: number | null;
@@ -92,7 +102,7 @@ export class JobRepo {
   private readonly historyStmt: Statement<[number], { data: string }>;
   private readonly latestStmt: Statement<[number], { data: string }>;
   private readonly clearProgressAfterStmt: Statement<[number, number]>;
-  private readonly batchExamplesStmt: Statement<[number], { prompt: string; completion: string; kind: string }>;
+  private readonly batchExamplesStmt: Statement<[number], BatchExample>;
 
   constructor(db: Database) {
     this.db = db;
@@ -110,13 +120,14 @@ export class JobRepo {
     this.latestStmt = db.prepare('SELECT data FROM job_progress WHERE job_id = ? ORDER BY step DESC LIMIT 1');
     this.clearProgressAfterStmt = db.prepare('DELETE FROM job_progress WHERE job_id = ? AND step > ?');
     this.batchExamplesStmt = db.prepare(
-      `SELECT b.prompt, b.completion, a.kind FROM batch_examples b JOIN artifacts a ON a.id = b.artifact_id
+      `SELECT b.artifact_id AS artifactId, b.correction_id AS correctionId, b.prompt, b.completion, a.kind, b.held_out AS heldOut
+       FROM batch_examples b JOIN artifacts a ON a.id = b.artifact_id
        WHERE b.batch_id = ? ORDER BY b.artifact_id, b.correction_id`,
     );
   }
 
   /** A batch's examples as they went into it, with their artifact's kind (which picks the prompt template). */
-  batchExamples(batchId: number): { prompt: string; completion: string; kind: string }[] {
+  batchExamples(batchId: number): BatchExample[] {
     return this.batchExamplesStmt.all(batchId);
   }
 

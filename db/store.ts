@@ -8,6 +8,7 @@ import { LearningRepo } from './learning';
 import { ModelRepo } from './models';
 import { SettingsRepo } from './settings';
 import { StatsRepo } from './stats';
+import { VersionRepo } from './versions';
 
 /** Every repository over one connection, with the connection for transactions. */
 export interface Store {
@@ -21,6 +22,7 @@ export interface Store {
   readonly models: ModelRepo;
   readonly settings: SettingsRepo;
   readonly stats: StatsRepo;
+  readonly versions: VersionRepo;
 }
 
 /** Prepares every repository's statements on an open, migrated connection. */
@@ -36,5 +38,6 @@ export function createStore(db: Database): Store {
     models: new ModelRepo(db),
     settings: new SettingsRepo(db),
     stats: new StatsRepo(db),
+    versions: new VersionRepo(db),
   };
 }

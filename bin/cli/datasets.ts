@@ -3,7 +3,7 @@ import { ArtifactKind } from '../../shared/contract/validation';
 import { AppError } from '../../shared/errors';
 import { defineCommand, UsageError } from './command';
 import { describeDetail, describeList, describeOutcome, describeProgress } from './describeDatasets';
-import { printJson, withCore } from './withCore';
+import { decimalInt, decimalNumber, printJson, withCore } from './withCore';
 
 /** Options every import or build takes: how examples are stored. */
 const STORE_OPTIONS = {
@@ -16,15 +16,11 @@ const STORE_OPTIONS = {
 } as const;
 
 function storeArgs(values: Record<string, unknown>) {
-  const number = (flag: string) => {
-    const raw = values[flag];
-    if (raw === undefined) return undefined;
-    const n = Number(raw);
-    if (typeof raw !== 'string' || raw.trim() === '' || Number.isNaN(n)) throw new UsageError(`--${flag} must be a number, got '${String(raw)}'`);
-    return n;
-  };
-  const validationShare = number('validation-share');
-  const seed = number('seed');
+  const validationShare = values['validation-share'] === undefined ? undefined : decimalNumber(values['validation-share'], '--validation-share');
+  if (validationShare !== undefined && !(validationShare >= 0 && validationShare <= 0.5)) {
+    throw new UsageError(`--validation-share must be from 0 to 0.5: ${String(values['validation-share'])} is out of range`);
+  }
+  const seed = values.seed === undefined ? undefined : decimalInt(String(values.seed), '--seed', 0, 2 ** 31 - 1);
   return {
     ...(typeof values.name === 'string' ? { name: values.name } : {}),
     ...(values['drop-duplicates'] ? { dropDuplicates: true } : {}),
@@ -148,10 +144,8 @@ export const datasetCommand = defineCommand({
       if (!values['from-feedback']) throw new UsageError('build needs --from-feedback (the only source so far)');
       const kind = values.kind === undefined ? undefined : ArtifactKind.safeParse(values.kind).data;
       if (values.kind !== undefined && !kind) throw new UsageError(`--kind must be one of ${ArtifactKind.options.join(', ')}, got '${values.kind}'`);
-      const minReward = values['min-reward'] === undefined ? undefined : Number(values['min-reward']);
-      if (minReward !== undefined && (values['min-reward']!.trim() === '' || Number.isNaN(minReward))) {
-        throw new UsageError(`--min-reward must be a number, got '${values['min-reward']}'`);
-      }
+      const minReward = values['min-reward'] === undefined ? undefined : decimalNumber(values['min-reward'], '--min-reward');
+      if (minReward !== undefined && !(minReward >= -1 && minReward <= 1)) throw new UsageError(`--min-reward must be from -1 to 1: ${values['min-reward']} is out of range`);
       const filters = {
         ...(kind ? { kind } : {}),
         ...(minReward !== undefined ? { minReward } : {}),

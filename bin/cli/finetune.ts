@@ -8,7 +8,8 @@ import { formatBytes } from '../../shared/format';
 import { trainingExamples } from '../../electron/core/datasets/training';
 import { byKind, loadPromptTemplates } from '../../electron/core/prompts/templates';
 import { defineCommand, UsageError } from './command';
-import { withCore } from './withCore';
+import { decimalNumber, regularFile, withCore } from './withCore';
+import { AppError } from '../../shared/errors';
 
 /** Command-line flag → training config key. */
 const FLAGS = {
@@ -68,6 +69,9 @@ export const finetuneCommand = defineCommand({
       if (!values[required]) throw new UsageError(`--${required} is required`);
     }
     if (!values.data === !values.dataset) throw new UsageError('give --data FILE or --dataset NAME (one of them)');
+    // llama.cpp and the trainer open these themselves: a FIFO or a device is refused here, by name.
+    regularFile(values.model!, '--model');
+    if (values['init-adapter']) regularFile(values['init-adapter'], '--init-adapter');
     const config = parseConfig(values);
     const { examples, validationExamples } = values.data ? { examples: readExamples(values.data), validationExamples: undefined } : await storedDataset(values['data-dir'], values.dataset!);
     const controller = new AbortController();
@@ -131,9 +135,7 @@ export function parseConfig(values: Record<string, unknown>): TrainingConfig {
   for (const [flag, key] of Object.entries(FLAGS)) {
     const raw = values[flag];
     if (raw === undefined) continue;
-    const n = Number(raw);
-    if (typeof raw !== 'string' || raw.trim() === '' || Number.isNaN(n)) throw new UsageError(`--${flag} must be a number, got '${String(raw)}'`);
-    input[key] = n;
+    input[key] = decimalNumber(raw, `--${flag}`);
   }
   if (typeof values.targets === 'string') input.targets = values.targets.split(',').map((t) => t.trim()).filter(Boolean);
   if (typeof values.schedule === 'string') input.schedule = values.schedule;
@@ -161,9 +163,9 @@ async function storedDataset(dataDir: string, name: string) {
 function readExamples(path: string) {
   let read: ReturnType<typeof readExamplesFile>;
   try {
-    read = readExamplesFile(path);
+    read = readExamplesFile(path, { field: '--data' });
   } catch (error) {
-    throw new UsageError(`cannot read --data ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new UsageError(error instanceof AppError ? `--data: ${error.message}` : `cannot read --data ${path}: ${String(error)}`);
   }
   const { examples, errors } = read;
   if (errors.length) {

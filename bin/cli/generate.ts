@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { GenerateArgs } from '../../shared/contract/generation';
 import type { Core } from '../../electron/core/services';
 import { defineCommand, UsageError } from './command';
+import { resolveVersion } from './versions';
 import { positiveInt, textFrom, withCore } from './withCore';
 
 export const generateCommand = defineCommand({
@@ -13,8 +14,9 @@ export const generateCommand = defineCommand({
     kind: { type: 'string', placeholder: 'K', description: 'erd, flowchart, sequence, api-doc or code' },
     prompt: { type: 'string', placeholder: 'TEXT', description: 'the requirements' },
     'prompt-file': { type: 'string', placeholder: 'FILE', description: 'read the requirements from FILE' },
-    model: { type: 'string', placeholder: 'ID|FILE', description: 'an installed model id, or a GGUF file (imported in place); default: the first installed model' },
-    adapter: { type: 'string', placeholder: 'FILE', description: 'a LoRA adapter GGUF for that model (default: the plain base)' },
+    model: { type: 'string', placeholder: 'ID|FILE', description: "an installed model id, or a GGUF file (imported in place); default: what serves the kind (`architect versions`)" },
+    version: { type: 'string', placeholder: 'VERSION|base', description: 'a trained version (vN or its id) of that model, or base (default: what serves the kind)' },
+    adapter: { type: 'string', placeholder: 'FILE', description: 'a LoRA adapter GGUF file for --model (instead of a version)' },
     'max-tokens': { type: 'string', placeholder: 'N', description: 'most tokens to write (default: the setting, 1024)' },
     temperature: { type: 'string', placeholder: 'X', description: '0 (greedy) to 2 (default: the setting, 0.2)' },
     'top-p': { type: 'string', placeholder: 'X', description: 'nucleus sampling, above 0 up to 1 (default 0.9)' },
@@ -31,8 +33,10 @@ export const generateCommand = defineCommand({
       ...(values['top-p'] !== undefined ? { topP: decimal(values['top-p'], '--top-p') } : {}),
       ...(values.seed !== undefined ? { seed: wholeNumber(values.seed, '--seed') } : {}),
     };
+    if (values.adapter !== undefined && values.version !== undefined) throw new UsageError('give --version or --adapter, not both');
+    if (values.adapter !== undefined && values.model === undefined) throw new UsageError('--adapter needs --model ID|FILE: the base it was trained on');
     return withCore(values['data-dir'], async (core) => {
-      const modelId = await pickModel(core, values.model);
+      const model = await pickModel(core, values);
       const api = core.connect();
       const generationId = randomUUID();
       const off = api.on('generation.chunk', (chunk) => {
@@ -53,7 +57,7 @@ export const generateCommand = defineCommand({
           generationId,
           kind: values.kind as never, // checked by the contract, which names the field
           requirements,
-          model: { provider: 'local', modelId, adapterPath: values.adapter ? resolve(values.adapter) : null },
+          model,
           sampling,
           ...(values.threads !== undefined ? { threads: positiveInt(values.threads, '--threads') } : {}),
         };
@@ -67,7 +71,7 @@ export const generateCommand = defineCommand({
         process.stdout.write('\n');
         console.log(result.artifact.id);
         console.error(
-          `Stored artifact ${result.artifact.id} (${result.artifact.kind}) from ${g.modelName}${g.adapter ? ` + ${g.adapter.path}` : ' (base)'}: ` +
+          `Stored artifact ${result.artifact.id} (${result.artifact.kind}) from ${g.modelName}${g.version ? ` v${g.version.number}` : g.adapter ? ` + ${g.adapter.path}` : ' (base)'}: ` +
             `${g.outputTokens} tokens in ${(g.durationMs / 1000).toFixed(1)} s (${g.tokensPerSecond.toFixed(1)} tokens/s), ended by ${g.finish}.`,
         );
         if (validation) console.error(`Validation ${validation.score}/100: ${validation.reasons.map((r) => `${r.ok ? "✓" : "✗"} ${r.text}`).join('; ')}`);
@@ -81,23 +85,31 @@ export const generateCommand = defineCommand({
   },
 });
 
-/** An installed model's id: given, found by its file, imported in place, or the first installed one. */
-async function pickModel(core: Core, given: string | undefined): Promise<number> {
+/** Which model writes: what serves the kind (the registry), or --model with --version, --adapter or nothing (its base). */
+async function pickModel(core: Core, values: { model?: string; version?: string; adapter?: string }): Promise<GenerateArgs['model']> {
+  if (values.model === undefined && values.version === undefined) return { provider: 'active' };
   const { models } = await core.services.models.list();
-  if (given === undefined) {
-    const first = models.find((m) => !m.missing);
-    if (!first) throw new UsageError('no model is installed: give --model FILE.gguf, or run `architect models download ID` first');
-    if (models.length > 1) process.stderr.write(`Using model ${first.id} (${first.name}); choose another with --model ID.\n`);
-    return first.id;
+  if (values.model === undefined) {
+    if (values.version === 'base') throw new UsageError('--version base needs --model ID: which base model');
+    const version = await resolveVersion(core, values.version!, undefined);
+    if (version.modelId === null) throw new UsageError(`v${version.number}'s base model ${version.baseName} is no longer installed`);
+    return { provider: 'local', modelId: version.modelId, versionId: version.id };
   }
+  const given = values.model;
+  let modelId: number;
   if (/^[1-9]\d*$/.test(given)) {
     if (!models.some((m) => m.id === Number(given))) throw new UsageError(`there is no installed model ${given}; \`architect models\` lists them`);
-    return Number(given);
+    modelId = Number(given);
+  } else {
+    const path = resolve(given);
+    if (!statSync(path, { throwIfNoEntry: false })) throw new UsageError(`--model ${given}: no such installed model id or file`);
+    const known = models.find((m) => m.path === path);
+    modelId = known ? known.id : (await core.services.models.import({ path })).id;
   }
-  const path = resolve(given);
-  if (!statSync(path, { throwIfNoEntry: false })) throw new UsageError(`--model ${given}: no such installed model id or file`);
-  const known = models.find((m) => m.path === path);
-  return known ? known.id : (await core.services.models.import({ path })).id;
+  if (values.adapter !== undefined) return { provider: 'local', modelId, adapterPath: resolve(values.adapter) };
+  if (values.version === undefined || values.version === 'base') return { provider: 'local', modelId, versionId: null };
+  const version = await resolveVersion(core, values.version, String(modelId));
+  return { provider: 'local', modelId, versionId: version.id };
 }
 
 function decimal(value: string, flag: string): number {

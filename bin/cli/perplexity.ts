@@ -3,7 +3,7 @@ import { gpuOption } from '../../electron/core/llama';
 import { scoreText } from '../../electron/trainer/perplexity';
 import type { PerplexityResult } from '../../electron/trainer/perplexity';
 import { defineCommand, UsageError } from './command';
-import { positiveInt, printJson, textFrom } from './withCore';
+import { positiveInt, printJson, regularFile, textFrom } from './withCore';
 
 export const perplexity = defineCommand({
   name: 'perplexity',
@@ -18,6 +18,9 @@ export const perplexity = defineCommand({
   },
   async run(values) {
     if (!values.model) throw new UsageError('--model FILE is required');
+    // llama.cpp opens these itself, and would wait for good on a FIFO: only regular files go to it.
+    const modelPath = regularFile(values.model, '--model');
+    const adapterPath = values.adapter ? regularFile(values.adapter, '--adapter') : undefined;
     const text = textFrom(values, 'text', 'file');
     const threads = values.threads === undefined ? undefined : positiveInt(values.threads, '--threads');
     const { gpu, notice } = await gpuOption('auto');
@@ -25,9 +28,9 @@ export const perplexity = defineCommand({
     const llama = await getLlama({ gpu, build: 'never', logLevel: LlamaLogLevel.error });
     try {
       const result = await scoreText(llama, {
-        modelPath: values.model,
+        modelPath,
         text,
-        ...(values.adapter ? { adapterPath: values.adapter } : {}),
+        ...(adapterPath ? { adapterPath } : {}),
         ...(threads ? { threads } : {}),
       });
       if (values.json) printJson(result);

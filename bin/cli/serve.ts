@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { startHeadlessHost } from '../../electron/headless/host';
 import { createCore } from '../../electron/core/services';
 import { defineCommand, UsageError } from './command';
+import { decimalInt } from './withCore';
 
 const STATIC_DIR = fileURLToPath(new URL('../renderer', import.meta.url));
 
@@ -12,10 +13,7 @@ export const serve = defineCommand({
     port: { type: 'string', placeholder: 'N', description: 'port to listen on (default: a free one)' },
   },
   async run(values) {
-    const port = values.port === undefined ? 0 : Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new UsageError(`--port must be a whole number from 0 to 65535, got '${values.port}'`);
-    }
+    const port = values.port === undefined ? 0 : decimalInt(values.port, '--port', 0, 65535);
     // The headless host is the whole app: it runs training jobs too.
     const core = await createCore({ dataDir: values['data-dir'], runJobs: true });
     const host = await startHeadlessHost({ rpc: core.rpc, staticDir: STATIC_DIR, port }).catch(async (error: NodeJS.ErrnoException) => {

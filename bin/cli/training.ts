@@ -1,8 +1,12 @@
 import { createCore } from '../../electron/core/services';
 import type { Core } from '../../electron/core/services';
-import type { Job } from '../../shared/contract/training';
-import { defineCommand } from './command';
+import type { Job, PresetChoice, PresetsResult } from '../../shared/contract/training';
+import { AppError } from '../../shared/errors';
+import type { TrainingConfig } from '../../shared/training/config';
+import { CPU_TIER, GPU_TIERS } from '../../shared/training/presets';
+import { defineCommand, UsageError } from './command';
 import { finetuneCommand, parseConfig } from './finetune';
+import { plannerOf, presetLines } from './presets';
 import { positiveInt, printJson, withCore } from './withCore';
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'paused']);
@@ -41,19 +45,89 @@ async function follow(core: Core, id: number, json: boolean): Promise<Job> {
   }
 }
 
+const TIER_NAMES = [...GPU_TIERS.map((t) => t.name), CPU_TIER.name];
+
+/** --preset: auto or one of the guide's tiers. */
+function presetOption(text: string): string {
+  if (text === 'auto' || TIER_NAMES.includes(text as (typeof TIER_NAMES)[number])) return text;
+  throw new UsageError(`--preset must be auto or one of ${TIER_NAMES.join(', ')}, got '${text}'`);
+}
+
+/** The flags a preset sets: batch size, rank, max length, gradient checkpointing. */
+function presetFlags(c: PresetChoice): Record<string, string | boolean> {
+  return { 'batch-size': String(c.batchSize), rank: String(c.rank), 'max-length': String(c.maxLength), 'grad-checkpointing': c.gradientCheckpointing };
+}
+
+/** The lines that say which preset and why, the flags that win over it, and which base file it is for. */
+function presetReason(plan: PresetsResult, name: string, choice: PresetChoice, overridden: string[]): string[] {
+  const lines = [`Memory: ${plan.memoryText}`];
+  if (name === 'auto') {
+    lines.push(...presetLines(plan.preset, plan.model));
+    if (plan.preset.time) lines.push(`  time: ${plan.preset.time.summary}`);
+    else if (plan.timeNote) lines.push(`  time: ${plan.timeNote}`);
+  } else {
+    const tier = plan.tiers.find((t) => t.tier.name === name)!;
+    lines.push(`Preset ${name} (${tier.tier.guide}): ${tier.why}`, ...tier.notes.map((n) => `  note: ${n}`));
+  }
+  const own = plan.model.files[0]!;
+  if (choice.base.quant !== own.quant) {
+    const other = plan.model.files.find((f) => f.quant === choice.base.quant);
+    const where = other?.installedModelId ? `model ${other.installedModelId}: --model ${other.installedModelId} trains on it` : 'not installed';
+    lines.push(`  note: the preset is for the ${choice.base.quant} file (${where}); this job trains model ${plan.model.id}'s ${own.quant} file as asked`);
+  }
+  if (overridden.length) lines.push(`  flags given win over the preset: ${overridden.join(', ')}`);
+  return lines;
+}
+
+/**
+ * The configuration for `--preset auto|NAME` on this machine, the flags given winning over it; prints why. A
+ * configuration that does not fit is refused with what to change (a usage error: exit 2).
+ */
+async function presetConfig(core: Core, modelId: number, name: string, values: Record<string, unknown>, explicit: TrainingConfig): Promise<TrainingConfig> {
+  const planner = plannerOf(core);
+  const plan = await planner.presets({ modelId, ...(values['max-length'] !== undefined ? { maxLength: explicit.maxLength } : {}) }).catch((error: unknown) => {
+    // The planner names its argument; here it is the flag.
+    if (error instanceof AppError && error.field === 'args.maxLength') throw new UsageError(`--max-length: ${error.message.replace(/^maxLength /, '')}`);
+    throw error;
+  });
+  let choice = plan.preset.config;
+  if (name !== 'auto') {
+    const tier = plan.tiers.find((t) => t.tier.name === name);
+    if (!tier) {
+      const what = name === CPU_TIER.name ? 'a machine without a GPU backend' : 'a GPU';
+      throw new UsageError(`the ${name} tier is for ${what}; this machine has ${plan.memoryText}: give --preset auto or ${plan.tiers.map((t) => t.tier.name).join(', ')}`);
+    }
+    choice = tier.config;
+  }
+  const flags = presetFlags(choice);
+  const given = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
+  const overridden = Object.keys(flags).filter((k) => given[k] !== undefined && String(given[k]) !== String(flags[k])).map((k) => `--${k}${given[k] === true ? '' : ` ${String(given[k])}`}`);
+  const config = parseConfig({ ...flags, ...given });
+  const refusal = await planner.refusal(modelId, config);
+  if (refusal) throw new UsageError(refusal);
+  process.stderr.write(`${presetReason(plan, name, choice, overridden).join('\n')}\n`);
+  return config;
+}
+
 export const trainCommand = defineCommand({
   name: 'train',
   summary: 'Train a LoRA adapter through the job supervisor (a child process); writes the next version of the base model. Ctrl-C pauses.',
   options: {
     model: { type: 'string', placeholder: 'ID', description: 'an installed model id (`architect models`)' },
     dataset: { type: 'string', placeholder: 'ID', description: 'a stored dataset id (`architect datasets`)' },
+    preset: {
+      type: 'string',
+      placeholder: 'auto|NAME',
+      description: `the preset for this model on this machine (\`architect presets\`): auto, or a tier (${TIER_NAMES.join(', ')}); sets batch size, rank, max length and checkpointing, the flags given win; refused with what to change when it does not fit`,
+    },
     ...CONFIG_OPTIONS,
     json: { type: 'boolean', description: 'one JSON line per step, then the job' },
   },
   async run(values) {
     const modelId = positiveInt(values.model, '--model');
     const datasetId = positiveInt(values.dataset, '--dataset');
-    const config = parseConfig(values);
+    const preset = values.preset === undefined ? undefined : presetOption(values.preset);
+    const explicit = parseConfig(values);
     const core = await createCore({ dataDir: values['data-dir'], runJobs: true });
     let job: Job | undefined;
     const onSigint = () => {
@@ -63,7 +137,8 @@ export const trainCommand = defineCommand({
     };
     process.on('SIGINT', onSigint);
     try {
-      job = core.services.supervisor.enqueue({ modelId, datasetId, config });
+      const config = preset === undefined ? explicit : await presetConfig(core, modelId, preset, values, explicit);
+      job = await core.services.supervisor.enqueue({ modelId, datasetId, config });
       if (job.message) process.stderr.write(`${job.message}\n`);
       const end = await follow(core, job.id, Boolean(values.json));
       if (values.json) printJson(end);

@@ -22,12 +22,24 @@ export interface ArtifactServiceDeps {
 export class ArtifactService {
   constructor(private readonly deps: ArtifactServiceDeps) {}
 
-  /** Stores an artifact, then validates its output and records the result (unless told not to). */
+  /**
+   * Validates an artifact's output (unless told not to), then stores the artifact, how it was generated and
+   * its validation event in one transaction: a process killed at any point leaves a validated artifact or
+   * none. When validation cannot run, the artifact is stored without it and the reason is returned.
+   */
   async add(input: AddArtifactArgs, generation?: GenerationRecord): Promise<AddArtifactResult> {
     const args = parseInput(AddArtifactArgs, input);
-    const { store } = this.deps;
-    // A generated artifact and the record of how it was made are stored together or not at all.
-    const id = store.db.transaction(() => {
+    const { store, feedback } = this.deps;
+    let validation: Awaited<ReturnType<ValidationService['check']>> | undefined;
+    let validationError: string | null = null;
+    if (args.validate && ValidationService.supports(args.kind)) {
+      // Nothing is stored yet: validation (a worker, up to seconds on first use) runs outside the transaction.
+      validation = await this.deps.validation.check({ kind: args.kind, text: args.output, language: args.language ?? null }).catch((error: unknown) => {
+        validationError = error instanceof Error ? error.message : String(error);
+        return undefined;
+      });
+    }
+    const { id, recorded } = store.db.transaction(() => {
       const id = store.artifacts.insert({
         kind: args.kind,
         prompt: args.prompt,
@@ -38,16 +50,12 @@ export class ArtifactService {
         createdAt: this.deps.clock().toISOString(),
       });
       if (generation) store.generations.insert(id, generation);
-      return id;
-    })();
-    let validationError: string | null = null;
-    if (args.validate && ValidationService.supports(args.kind)) {
-      // The artifact stays stored when validation cannot run; the reason is returned.
-      validationError = await this.validate(id).then(
-        () => null,
-        (error: unknown) => (error instanceof Error ? error.message : String(error)),
-      );
-    }
+      const recorded = validation
+        ? feedback.recordInTransaction({ artifactId: id, type: 'validation', score: validation.score, reasons: validation.reasons, validator: validation.validator })
+        : undefined;
+      return { id, recorded };
+    }).immediate();
+    if (recorded) feedback.announce(recorded);
     return { artifact: this.get(id), validationError };
   }
 

@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import { Worker } from 'node:worker_threads';
+import type { ResourceLimits } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import { AppError } from '../../shared/errors';
@@ -18,6 +19,9 @@ export interface ChildHandle {
   /** Lines of the child's stdout and stderr. */
   onOutput(listener: (line: string, stream: 'stdout' | 'stderr') => void): void;
   kill(signal?: NodeJS.Signals): void;
+  /** Whether the child keeps this process alive (worker threads); absent: it always does. */
+  ref?(): void;
+  unref?(): void;
 }
 
 export interface SpawnOptions {
@@ -26,6 +30,8 @@ export interface SpawnOptions {
   readonly args?: string[];
   /** Worker threads only: the `workerData` (it may hold a SharedArrayBuffer). Processes get none. */
   readonly data?: unknown;
+  /** Worker threads only: heap limits; a thread that reaches them ends (a crash). */
+  readonly resourceLimits?: ResourceLimits;
 }
 
 export interface Spawner {
@@ -137,24 +143,26 @@ export const forkSpawner: Spawner = {
 /**
  * A worker thread in this process (no pid). A worker has no signals: `kill` terminates it, and the end
  * is reported as that signal with code null, so the host tells it from a clean exit. An uncaught error
- * becomes a stderr line (its stack) before the exit with code 1.
+ * becomes a stderr line (its stack) before the exit with code 1. The entry is a file, or a `data:` URL
+ * holding a self-contained ES module (a worker that needs no built file of its own).
  */
 export const workerThreadSpawner: Spawner = {
   spawn(entry, options) {
     const events = new HandleEvents();
-    const worker = new Worker(entry, {
+    const worker = new Worker(entry.startsWith('data:') ? new URL(entry) : entry, {
       argv: options.args ?? [],
       workerData: options.data,
       stdout: true,
       stderr: true,
       ...(options.env ? { env: options.env } : {}),
+      ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     });
     let killedWith: NodeJS.Signals | undefined;
     events.pipe(worker.stdout, 'stdout');
     events.pipe(worker.stderr, 'stderr');
     worker.on('message', (message) => events.message(message));
     worker.on('error', (error) => {
-      for (const line of (error.stack ?? String(error)).split('\n')) events.output(line, 'stderr');
+      for (const line of thrownText(error).split('\n')) events.output(line, 'stderr');
     });
     worker.on('exit', (code) => (killedWith ? events.exit(null, killedWith) : events.exit(code, null)));
     return {
@@ -164,6 +172,8 @@ export const workerThreadSpawner: Spawner = {
         killedWith ??= signal ?? 'SIGTERM';
         void worker.terminate();
       },
+      ref: () => worker.ref(),
+      unref: () => worker.unref(),
       ...events.handle,
     };
   },
@@ -172,7 +182,7 @@ export const workerThreadSpawner: Spawner = {
 export interface ChildHostOptions<Out> {
   /** Names the child in errors and crash reasons, e.g. "trainer". */
   readonly name: string;
-  /** The built file to run. */
+  /** The built file to run (for worker threads, also a `data:` URL of a self-contained ES module). */
   readonly entry: string;
   readonly spawner: Spawner;
   /** Validates every inbound message; a malformed one is logged and the child killed as broken. */
@@ -187,6 +197,8 @@ export interface ChildHostOptions<Out> {
   readonly args?: string[];
   /** Worker threads only: their workerData. */
   readonly data?: unknown;
+  /** Worker threads only: heap limits (reaching them ends the thread: a crash). Default Node's. */
+  readonly resourceLimits?: ResourceLimits;
 }
 
 export interface ExitInfo {
@@ -247,6 +259,7 @@ export class ChildHost<In, Out> {
         ...(options.env ? { env: options.env } : {}),
         ...(options.args ? { args: options.args } : {}),
         ...(options.data !== undefined ? { data: options.data } : {}),
+        ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
       });
     } catch (error) {
       throw new AppError('unavailable', `The ${options.name} process could not start: ${(error as Error).message}`, { cause: error });
@@ -329,6 +342,16 @@ export class ChildHost<In, Out> {
     return 'killed';
   }
 
+  /** Lets this process exit while the child idles (a no-op where the spawner cannot); ref() undoes it. */
+  unref(): void {
+    this.handle.unref?.();
+  }
+
+  /** The child keeps this process alive again (the default), e.g. while it works on a request. */
+  ref(): void {
+    this.handle.ref?.();
+  }
+
   logTail(): string[] {
     return [...this.log];
   }
@@ -406,6 +429,14 @@ export class ChildHost<In, Out> {
 function quote(lines: string[]): string {
   const tail = lines.slice(-QUOTED_LINES);
   return tail.length ? `\nLast lines of its log:\n${tail.join('\n')}` : ' It wrote nothing.';
+}
+
+/** What a thread threw, as text: its stack, else its message; an error of another class may arrive as a bare object of its own fields. */
+function thrownText(error: unknown): string {
+  if (error instanceof Error && error.stack) return error.stack;
+  const fields = error as { name?: unknown; message?: unknown } | null;
+  if (fields && typeof fields === 'object' && typeof fields.message === 'string') return `${typeof fields.name === 'string' ? fields.name : 'Error'}: ${fields.message}`;
+  return `uncaught ${preview(error)}`;
 }
 
 function preview(raw: unknown): string {

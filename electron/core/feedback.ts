@@ -24,6 +24,8 @@ export interface FeedbackServiceDeps {
 
 const REWARD_KEY = 'reward';
 
+type ParsedInput = ReturnType<typeof FeedbackInput.parse>;
+
 /**
  * Records feedback events. One IMMEDIATE transaction per event: the artifact is checked, the reward is
  * computed and checked, the event is stored, the artifact's training example is updated and any batch
@@ -37,37 +39,57 @@ export class FeedbackService {
   }
 
   record(input: FeedbackInput): RecordResult {
-    const event = parseInput(FeedbackInput, input);
-    const { store } = this.deps;
-    // Similarity is computed before taking the write lock: on a large text it is the slow part.
-    const similarity = event.type === 'correction' ? this.similarityTo(event.artifactId, event.text) : null;
-    const now = this.deps.clock().toISOString();
-    const { result, status } = store.db.transaction(() => {
-      if (!store.artifacts.exists(event.artifactId)) throw unknownArtifact(event.artifactId);
-      const state = this.deps.learning.state();
-      const reward = this.reward(this.rewardInput(event, similarity), this.rewardSettings());
-      const row: NewFeedbackEvent = {
-        artifactId: event.artifactId,
-        type: event.type,
-        reward,
-        correctedText: event.type === 'correction' ? event.text : null,
-        similarity,
-        score: event.type === 'validation' ? event.score : null,
-        reasons: event.type === 'validation' ? event.reasons : null,
-        validator: event.type === 'validation' ? event.validator : null,
-        createdAt: now,
-      };
-      const id = store.events.insert(row);
-      const outcome = exampleOutcome(store.events.outcomeEvents(event.artifactId));
-      if (outcome) {
-        store.learning.upsertExample({ artifactId: event.artifactId, ...outcome, threshold: state.minRewardThreshold, now });
-      }
-      const batches = this.deps.learning.createDueBatches(state, now);
-      const result: RecordResult = { event: toEvent(id, row), example: this.example(event.artifactId, state.minRewardThreshold), batches };
-      return { result, status: this.deps.learning.readStatus(state) };
-    }).immediate();
+    // Checked, and the similarity computed, before taking the write lock: on a large text it is the slow part.
+    const prepared = this.prepare(input);
+    const { result, status } = this.deps.store.db.transaction(() => this.commit(prepared)).immediate();
     this.deps.onRecorded?.(result, status);
     return result;
+  }
+
+  /**
+   * Records an event inside the caller's transaction (so an artifact and its validation event land
+   * together); the caller reports it with `announce` once that transaction has committed.
+   */
+  recordInTransaction(input: FeedbackInput): { result: RecordResult; status: LearningStatus } {
+    if (!this.deps.store.db.inTransaction) throw new AppError('internal', 'recordInTransaction needs a transaction.');
+    return this.commit(this.prepare(input));
+  }
+
+  /** Tells listeners about an event recorded by recordInTransaction, after its transaction committed. */
+  announce(recorded: { result: RecordResult; status: LearningStatus }): void {
+    this.deps.onRecorded?.(recorded.result, recorded.status);
+  }
+
+  private prepare(input: FeedbackInput): { event: ParsedInput; similarity: number | null } {
+    const event = parseInput(FeedbackInput, input);
+    return { event, similarity: event.type === 'correction' ? this.similarityTo(event.artifactId, event.text) : null };
+  }
+
+  private commit({ event, similarity }: { event: ParsedInput; similarity: number | null }): { result: RecordResult; status: LearningStatus } {
+    const { store } = this.deps;
+    const now = this.deps.clock().toISOString();
+    if (!store.artifacts.exists(event.artifactId)) throw unknownArtifact(event.artifactId);
+    const state = this.deps.learning.state();
+    const reward = this.reward(this.rewardInput(event, similarity), this.rewardSettings());
+    const row: NewFeedbackEvent = {
+      artifactId: event.artifactId,
+      type: event.type,
+      reward,
+      correctedText: event.type === 'correction' ? event.text : null,
+      similarity,
+      score: event.type === 'validation' ? event.score : null,
+      reasons: event.type === 'validation' ? event.reasons : null,
+      validator: event.type === 'validation' ? event.validator : null,
+      createdAt: now,
+    };
+    const id = store.events.insert(row);
+    const outcome = exampleOutcome(store.events.outcomeEvents(event.artifactId));
+    if (outcome) {
+      store.learning.upsertExample({ artifactId: event.artifactId, ...outcome, threshold: state.minRewardThreshold, now });
+    }
+    const batches = this.deps.learning.createDueBatches(state, now);
+    const result: RecordResult = { event: toEvent(id, row), example: this.example(event.artifactId, state.minRewardThreshold), batches };
+    return { result, status: this.deps.learning.readStatus(state) };
   }
 
   /** The reward table in force. */
@@ -103,7 +125,7 @@ export class FeedbackService {
     return Math.round(textSimilarity(artifact.output, text) * 1e4) / 1e4;
   }
 
-  private rewardInput(event: ReturnType<typeof FeedbackInput.parse>, similarity: number | null): RewardInput {
+  private rewardInput(event: ParsedInput, similarity: number | null): RewardInput {
     switch (event.type) {
       case 'explicit_positive':
       case 'explicit_negative':

@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Store } from '../../db/store';
+import { readRecord } from '../../shared/datasets/records';
 import { syncToDisk } from './durable';
 
 /** Where export lines go: a file (atomically) or a stream such as stdout. */
@@ -26,13 +27,19 @@ export function exportFeedbackEvents(store: Store, sink: LineSink, pageSize = 50
   return count;
 }
 
-/** Every eligible example (reward ≥ threshold) as `{"prompt","completion"}` JSONL. Returns the count. */
+/**
+ * Every eligible example (reward ≥ threshold) as `{"prompt","completion"}` JSONL. Returns the count. An
+ * example that an import would refuse (an empty correction stored before they were refused) is left out:
+ * what this writes, `architect import` reads back whole.
+ */
 export function exportExamples(store: Store, minRewardThreshold: number, sink: LineSink): number {
   return buffered(sink, (push) => {
     let count = 0;
     store.db.transaction(() => {
       for (const row of store.learning.iterateEligible(minRewardThreshold)) {
-        push(`${JSON.stringify({ prompt: row.prompt, completion: row.completion })}\n`);
+        const record = { prompt: row.prompt, completion: row.completion };
+        if (!readRecord(record).ok) continue;
+        push(`${JSON.stringify(record)}\n`);
         count++;
       }
     })();

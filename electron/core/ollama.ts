@@ -380,3 +380,16 @@ export class OllamaProvider {
     }
   }
 }
+
+/**
+ * The same host check, fetch and wording for the app's other Ollama client, publishing a version
+ * (electron/core/versions/publish.ts), so a server that is down or a host that is mistyped reads alike there.
+ */
+export {
+  brief as briefOllamaText,
+  checkHost as checkOllamaHost,
+  describeFailure as describeOllamaFailure,
+  isResponseError as isOllamaResponseError,
+  ollamaFetch,
+  VersionResponse as OllamaVersionResponse,
+};

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startCheckpointer } from '../../db/checkpointer';
+import { startCheckpointer } from './walCheckpointer';
 import { openDatabase } from '../../db/connection';
 import { createStore } from '../../db/store';
 import type { Store } from '../../db/store';
@@ -11,6 +11,10 @@ import { connectInProcess } from '../../shared/rpc/loopback';
 import type { RpcClient } from '../../shared/rpc/client';
 import { RpcServer } from '../../shared/rpc/server';
 import type { RewardPolicy } from '../../shared/reward';
+import { openDataFolder } from './app/dataFolder';
+import type { Notifier } from './app/notifications';
+import { AppService } from './app/service';
+import type { LoginItems } from './app/settings';
 import { ArtifactService } from './artifacts';
 import { systemClock } from './clock';
 import { DatasetService } from './datasets/service';
@@ -24,10 +28,13 @@ import { ModelService } from './models/service';
 import { OllamaProvider } from './ollama';
 import { forkSpawner } from './childHost';
 import type { Spawner } from './childHost';
+import { TrainingPlanner } from './training/plan';
 import { Supervisor } from './training/supervisor';
 import type { SupervisorDeps } from './training/supervisor';
 import { readStats } from './stats';
 import { ValidationService } from './validation';
+import { VersionOperations } from './versions/operations';
+import { VersionRegistry } from './versions/registry';
 import type { ParserHostOptions } from './validation/parserHost';
 
 export interface CoreOptions {
@@ -46,9 +53,15 @@ export interface CoreOptions {
   /** How trainer child processes start: forked Node by default, Electron's utilityProcess in the app. */
   readonly spawner?: Spawner;
   /** Supervisor settings tests shrink (adaptive preset, thread counts, poll interval). */
-  readonly supervisor?: Pick<SupervisorDeps, 'adaptiveConfig' | 'jobDefaults' | 'pollMs' | 'trainerEntry'>;
+  readonly supervisor?: Pick<SupervisorDeps, 'adaptiveConfig' | 'jobDefaults' | 'pollMs' | 'trainerEntry' | 'gate'>;
+  /** The export worker's built file (tests build their own); default out/workers/export.js. */
+  readonly exportEntry?: string;
   /** What the machine has (default: the real probe); tests stand in a smaller or larger machine. */
   readonly hardware?: () => Promise<HardwareInfo>;
+  /** Shows notifications natively (the desktop app); without one they reach the page only. */
+  readonly notifier?: Notifier;
+  /** Sets start at login (the desktop app on Windows and macOS); without one the setting cannot be turned on. */
+  readonly loginItems?: LoginItems;
 }
 
 /** The services behind the contract, for in-process callers that need more than the contract (exports). */
@@ -62,6 +75,9 @@ export interface CoreServices {
   readonly models: ModelService;
   readonly generation: GenerationService;
   readonly supervisor: Supervisor;
+  readonly registry: VersionRegistry;
+  readonly operations: VersionOperations;
+  readonly app: AppService;
 }
 
 /** The app's core services behind the contract; Electron, the headless host and tests all start it the same way. */
@@ -75,6 +91,8 @@ export interface Core {
 }
 
 export async function createCore(options: CoreOptions): Promise<Core> {
+  // A folder the app cannot write (or on a full disk) is refused here, naming it, before anything in it is opened.
+  await openDataFolder(options.dataDir);
   await mkdir(options.dataDir, { recursive: true });
   const clock = options.clock ?? systemClock;
   const db = openDatabase(join(options.dataDir, 'architect.db'));
@@ -104,15 +122,25 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     onProgress: (progress) => rpc.emit('datasets.progress', progress),
     onChanged: (list) => rpc.emit('datasets.changed', { datasets: list }),
   });
-  const hardware = options.hardware ?? (() => probeHardware(options.dataDir, llama));
+  const probe = options.hardware ?? (() => probeHardware(options.dataDir, llama));
+  // Fits are asked for on every list, plan and generation; a probe a few seconds old is current enough.
+  const hardware = memoize(probe, 5000);
   const models = new ModelService({
     store,
     clock,
     dataDir: options.dataDir,
-    // Fits are asked for on every list and generation; a probe a few seconds old is current enough.
-    hardware: memoize(hardware, 5000),
+    hardware,
     onDownload: (download) => rpc.emit('models.download', download),
     onChanged: (list) => rpc.emit('models.changed', { models: list }),
+  });
+  const planner = new TrainingPlanner({ models, hardware, store });
+  const registry = new VersionRegistry({
+    store,
+    clock,
+    dataDir: options.dataDir,
+    models,
+    onChanged: (reason) => rpc.emit('versions.changed', { reason }),
+    onGated: (event) => rpc.emit('versions.gated', event),
   });
   // The host is read on every call: the setting may change between calls.
   const ollama: OllamaProvider = new OllamaProvider(() => generation.settings().ollamaHost);
@@ -123,6 +151,9 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     models,
     ollama,
     artifacts,
+    validation,
+    registry,
+    onYield: (event) => rpc.emit('generation.yielded', event),
     onChunk: (event) => rpc.emit('generation.chunk', event),
     onStatus: (event) => rpc.emit('generation.status', event),
   });
@@ -132,22 +163,56 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     dataDir: options.dataDir,
     models,
     spawner: options.spawner ?? forkSpawner,
+    registry,
     onChanged: (job) => rpc.emit('training.changed', job),
     onProgress: (jobId, progress) => rpc.emit('training.progress', { jobId, progress }),
     gpuMemory,
     isGenerating: () => generation.busy,
     // One GPU, two users: the generation model gives its memory up while a job trains on the GPU.
-    beforeJob: async () => {
-      if ((await hardware()).compute.backend !== 'cpu') await generation.host.unload();
+    // One GPU, two users: a configuration is refused only if it would not fit with the generation model unloaded,
+    // and that model is unloaded for a job only when the estimate says both do not fit.
+    refuse: async (model, config) => planner.refusal(model.id, config, loadedGeneration()),
+    beforeJob: async (job) => {
+      const share = await planner.gpuShare(job.model.id, job.config, loadedGeneration(), job.id);
+      if (share.unload && share.message) await generation.yieldFor(job.id, share.message);
     },
+    afterJob: () => generation.reclaim(),
     ...options.supervisor,
   });
-  const rpc = new RpcServer(contract, {
+  function loadedGeneration() {
+    const path = generation.host.loadedPath;
+    const row = path ? store.models.list().find((m) => m.path === path) : undefined;
+    return row ? models.get(row.id) : null;
+  }
+  const operations = new VersionOperations({
+    registry,
+    llama,
+    generation,
+    spawner: options.spawner ?? forkSpawner,
+    dataDir: options.dataDir,
+    models,
+    ollamaHost: () => generation.settings().ollamaHost,
+    onProgress: (progress) => rpc.emit('versions.progress', progress),
+    ...(options.exportEntry ? { exportEntry: options.exportEntry } : {}),
+  });
+  const app = new AppService({
+    store,
+    clock,
+    dataDir: options.dataDir,
+    learning,
+    supervisor,
+    notifier: options.notifier,
+    loginItems: options.loginItems,
+    emitNotification: (notification) => rpc.emit('app.notification', notification),
+    emitSettings: (view) => rpc.emit('app.settingsChanged', view),
+  });
+  const rpc: RpcServer<Contract> = new RpcServer(contract, {
     system: {
       hardware,
     },
     generation: {
       generate: (args, { signal }) => generation.generate(args, signal),
+      yielded: () => generation.yielded(),
       stop: ({ generationId }) => generation.stop(generationId),
       templates: () => generation.templates(),
       settings: () => generation.settings(),
@@ -193,6 +258,17 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       cancel: ({ id }) => supervisor.cancel(id),
       pause: ({ id }) => supervisor.pause(id),
       resume: ({ id }) => supervisor.resume(id),
+      presets: (args) => planner.presets(args),
+    },
+    versions: {
+      list: ({ modelId }) => registry.list(modelId),
+      activate: (args) => registry.activate(args),
+      rollback: ({ kind, to }) => registry.rollback(kind, to),
+      undo: ({ kind }) => registry.undo(kind),
+      delete: ({ versionId }) => registry.delete(versionId),
+      export: (args, { signal }) => operations.export(args, signal),
+      publish: (args, { signal }) => operations.publish(args, signal),
+      compare: (args) => operations.compare(args),
     },
     datasets: {
       list: () => datasets.list(),
@@ -200,25 +276,34 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       examples: (args) => datasets.examples(args),
       rename: ({ id, name }) => datasets.rename(id, name),
       delete: ({ id }) => datasets.delete(id),
-      beginUpload: ({ fileName, size }) => datasets.beginUpload(fileName, size),
+      beginUpload: ({ fileName, size }, { connection }) => datasets.beginUpload(fileName, size, connection),
       uploadChunk: ({ uploadId, offset, data }) => datasets.uploadChunk(uploadId, offset, data),
       discardUpload: ({ uploadId }) => datasets.discardUpload(uploadId),
       importUpload: (args, { signal }) => datasets.importUpload(args, { signal }),
       buildFromFeedback: (args, { signal }) => datasets.buildFromFeedback(args, { signal }),
-      exportPage: ({ id, format, after, maxBytes }) => datasets.exportPage(id, format, after, maxBytes),
+      exportPage: ({ id, format, after, maxBytes }, { signal }) => datasets.exportPage(id, format, after, maxBytes, signal),
       settings: () => datasets.settings(),
       setSettings: (args) => datasets.setSettings(args),
     },
+    app: {
+      settings: () => app.settings(),
+      setSettings: (args) => app.setSettings(args),
+      dataFolder: () => app.dataFolder(),
+      notifications: ({ limit }) => app.recentNotifications(limit),
+    },
   });
+  // The tray and the notifications hear the services' events from the first one on (the supervisor's recovery).
+  app.start(rpc, { resumeJobs: Boolean(options.runJobs) });
   if (options.runJobs) supervisor.start();
   return {
     rpc,
     dataDir: options.dataDir,
-    services: { store, artifacts, feedback, learning, validation, datasets, models, generation, supervisor },
+    services: { store, artifacts, feedback, learning, validation, datasets, models, generation, supervisor, registry, operations, app },
     connect: () => connectInProcess(contract, rpc),
     dispose: async () => {
       // A running job is paused (checkpointed) first; generation frees its model before the runtime goes.
       await supervisor.dispose();
+      app.dispose();
       await Promise.all([generation.dispose(), models.dispose()]);
       await Promise.all([datasets.dispose(), validation.dispose(), llama.dispose(), checkpointer.stop()]);
       db.close();

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import { WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
 import type { RpcEndpoint } from '../../shared/rpc/server';
 
 export interface HeadlessHostOptions {
@@ -65,21 +66,7 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
       socket.end(`HTTP/1.1 ${refusal}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      const connection = options.rpc.connect((message) => ws.send(JSON.stringify(message)));
-      ws.on('message', (data, isBinary) => {
-        if (isBinary) return ws.close(1003, 'text frames only');
-        let message: unknown;
-        try {
-          message = JSON.parse(data.toString());
-        } catch {
-          return ws.close(1007, 'invalid JSON');
-        }
-        connection.receive(message);
-      });
-      ws.on('close', () => connection.close());
-      ws.on('error', () => connection.close());
-    });
+    wss.handleUpgrade(req, socket, head, (ws) => serveConnection(options.rpc, ws));
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -98,6 +85,45 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
+}
+
+/**
+ * One WebSocket joined to the server. A send settles once ws has written it out to the socket (or the
+ * socket is gone): the server's back-pressure for heavy calls. Pre-encoded results go out as the
+ * fragments of one text message, so a 16 MiB page is never serialized or copied whole on this thread.
+ */
+function serveConnection(rpc: RpcEndpoint, ws: WebSocket): void {
+  const written = (resolve: () => void) => () => resolve();
+  const connection = rpc.connect(
+    (message) =>
+      new Promise<void>((resolve) => {
+        if (ws.readyState !== ws.OPEN) return resolve();
+        ws.send(JSON.stringify(message), written(resolve));
+      }),
+    {
+      sendEncoded: (parts) =>
+        new Promise<void>((resolve) => {
+          if (ws.readyState !== ws.OPEN) return resolve();
+          parts.forEach((part, i) => {
+            const last = i === parts.length - 1;
+            const data = Buffer.from(part.buffer, part.byteOffset, part.byteLength);
+            ws.send(data, { binary: false, fin: last }, last ? written(resolve) : undefined);
+          });
+        }),
+    },
+  );
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) return ws.close(1003, 'text frames only');
+    let message: unknown;
+    try {
+      message = JSON.parse(data.toString());
+    } catch {
+      return ws.close(1007, 'invalid JSON');
+    }
+    connection.receive(message);
+  });
+  ws.on('close', () => connection.close());
+  ws.on('error', () => connection.close());
 }
 
 /** Why an upgrade is refused (an HTTP status line), or undefined to accept it. */

@@ -1,11 +1,16 @@
-// Electron glue only: window, menu, single instance, IPC binding. Logic lives in electron/core.
+// Electron glue only: window, menu, tray, single instance, IPC binding. Logic lives in electron/core.
 import { app, BrowserWindow, dialog, Menu, session, shell } from 'electron';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { quitCore } from '../core/app/lifecycle';
+import type { TrayHandle } from '../core/app/service';
 import { defaultDataDir } from '../core/paths';
 import { createCore } from '../core/services';
 import type { Core } from '../core/services';
 import { bindWindow } from './ipc';
+import { loginItemSetter, startedAtLogin } from './loginItems';
 import { buildMenu } from './menu';
+import { electronNotifier } from './notifications';
+import { createTray } from './tray';
 import { utilitySpawner } from './utilityProcess';
 
 const outDir = fileURLToPath(new URL('..', import.meta.url));
@@ -14,6 +19,9 @@ const pageUrl = pathToFileURL(pageFile).href;
 
 let core: Core | undefined;
 let window: BrowserWindow | undefined;
+let tray: TrayHandle | undefined;
+/** Set once the app quits: windows close for real then, instead of hiding to the tray. */
+let quitting = false;
 
 // The CLI and the headless host use the same folder; the single-instance lock is keyed on it.
 app.setPath('userData', defaultDataDir());
@@ -22,38 +30,70 @@ app.setPath('userData', defaultDataDir());
 if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
-  app.on('second-instance', () => {
-    if (!window) return;
-    if (window.isMinimized()) window.restore();
-    window.focus();
-  });
+  app.on('second-instance', () => showWindow());
   app.whenReady().then(start, (error: unknown) => fatal(error));
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
   });
-  app.on('activate', () => {
-    if (core && BrowserWindow.getAllWindows().length === 0) openWindow(core);
+  app.on('activate', () => showWindow());
+  app.on('before-quit', () => {
+    quitting = true;
   });
+  // A running job is paused with a checkpoint first (the tray and a notification say so); then the app ends.
   app.on('will-quit', (event) => {
     if (!core) return;
     event.preventDefault();
     const closing = core;
     core = undefined;
-    void closing.dispose().finally(() => app.quit());
+    void quitCore(closing).finally(() => {
+      tray?.detach();
+      app.quit();
+    });
   });
 }
 
 async function start(): Promise<void> {
   try {
     // Trainer jobs run in Electron utility processes: a crash or a native abort there never takes the app down.
-    core = await createCore({ dataDir: app.getPath('userData'), runJobs: true, spawner: utilitySpawner });
+    core = await createCore({
+      dataDir: app.getPath('userData'),
+      runJobs: true,
+      spawner: utilitySpawner,
+      notifier: electronNotifier(() => showWindow()),
+      loginItems: loginItemSetter(),
+    });
   } catch (error) {
     return fatal(error);
   }
   // The app needs no camera, microphone, notifications or other web permissions.
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   Menu.setApplicationMenu(buildMenu());
-  openWindow(core);
+  tray = startTray(core);
+  // Started at login, the app waits in the tray; learning goes on.
+  if (!(tray && startedAtLogin())) openWindow(core);
+}
+
+function startTray(running: Core): TrayHandle | undefined {
+  try {
+    const handle: TrayHandle = running.services.app.attachTray(
+      createTray((id) => handle.select(id)),
+      { open: () => showWindow(), quit: () => app.quit() },
+    );
+    return handle;
+  } catch (error) {
+    // A desktop without a tray area: closing the window then quits, as it did before the tray.
+    console.warn(`[tray] ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+/** Shows the window: restored, shown from the tray, or created again; focused. */
+function showWindow(): void {
+  if (!core) return;
+  if (!window) return openWindow(core);
+  if (window.isMinimized()) window.restore();
+  window.show();
+  window.focus();
 }
 
 function openWindow(running: Core): void {
@@ -73,6 +113,12 @@ function openWindow(running: Core): void {
     },
   });
   const unbind = bindWindow(running.rpc, window, pageUrl);
+  // Closing hides the window to the tray (a setting, default on; the first time a notification says so).
+  window.on('close', (event) => {
+    if (!core || core.services.app.windowClosing({ quitting }).action === 'quit') return;
+    event.preventDefault();
+    window?.hide();
+  });
   window.on('closed', () => {
     unbind();
     window = undefined;

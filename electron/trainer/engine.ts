@@ -11,7 +11,7 @@ import { learningRateAt } from '../../shared/training/schedule';
 import { validationCount } from '../../shared/training/split';
 import { Trainer } from '../../native/index';
 import type { LoraAdapter, TrainBatch, TrainingSession } from '../../native/index';
-import { readCheckpointState, resolveCheckpoint, writeCheckpoint } from './checkpoint';
+import { checkResumeState, checkSameBase, modelIdentity, readCheckpointState, resolveCheckpoint, writeCheckpoint } from './checkpoint';
 import { ExampleRenderer, fitToLength } from '../core/prompts/render';
 import type { RenderedExample } from '../core/prompts/render';
 import type { PromptCompletion } from '../../shared/training/examples';
@@ -106,9 +106,9 @@ export async function finetune(llama: Llama, request: FinetuneRequest, hooks: Fi
   if (resumed && resumed.dataHash !== dataHash) {
     throw new AppError('conflict', `${resumeDir}: the training data changed since this checkpoint; resume needs the same examples`, { field: 'data' });
   }
-  if (resumed && resumed.model.bytes !== statSync(request.modelPath, { throwIfNoEntry: false })?.size) {
-    throw new AppError('conflict', `${resumeDir}: this checkpoint was made with another model (${resumed.model.path})`, { field: 'model' });
-  }
+  // The base's identity (size and sampled hash): a checkpoint resumes only on the base it was trained on.
+  const base = modelIdentity(request.modelPath);
+  if (resumeDir && resumed) checkSameBase(resumeDir, resumed.model, base);
   checkWritable(dirname(resolve(request.outPath)), 'output folder');
   checkWritable(checkpointDir, 'checkpoint folder');
 
@@ -123,6 +123,8 @@ export async function finetune(llama: Llama, request: FinetuneRequest, hooks: Fi
     const perStep = config.batchSize * config.gradAccum;
     const stepsPerEpoch = Math.ceil(train.length / perStep);
     const totalSteps = config.epochs * stepsPerEpoch;
+    // What comes back from a checkpoint must be a state this run can reach, before anything is loaded from it.
+    if (resumeDir && resumed) checkResumeState(resumeDir, resumed, { totalSteps, stepsPerEpoch, train });
 
     adapter = resumeDir
       ? await model.loadAdapter(join(resumeDir, 'adapter.gguf'))
@@ -130,11 +132,16 @@ export async function finetune(llama: Llama, request: FinetuneRequest, hooks: Fi
         ? await model.loadAdapter(request.initAdapter)
         : model.createAdapter({ rank: config.rank, alpha: config.alpha, targets: config.targets, seed: config.seed });
     session = model.createTrainingSession(adapter, { dropout: config.dropout, gradientCheckpointing: config.gradientCheckpointing });
-    if (resumeDir) await session.loadOptimizer(join(resumeDir, 'optimizer.gguf'));
-    const startStep = resumed?.step ?? 0;
-    if (resumed && resumed.totalSteps !== totalSteps) {
-      throw new AppError('conflict', `${resumeDir}: this run had ${resumed.totalSteps} steps, the same data and settings now give ${totalSteps}`, { field: 'resume' });
+    if (resumeDir) {
+      const optimizer = join(resumeDir, 'optimizer.gguf');
+      await session.loadOptimizer(optimizer);
+      // One AdamW step per optimizer step: the moments' bias correction depends on the count matching.
+      const adamSteps = session.memory().adamSteps;
+      if (adamSteps !== resumed!.step) {
+        throw new AppError('conflict', `${optimizer}: architect.optimizer.steps is ${adamSteps}, but state.json's step is ${resumed!.step}: the checkpoint's files are from different steps`, { field: 'resume' });
+      }
     }
+    const startStep = resumed?.step ?? 0;
     hooks.onPrepared?.({
       examples: request.examples.length + (request.validationExamples?.length ?? 0),
       train: train.length,
@@ -173,7 +180,7 @@ export async function finetune(llama: Llama, request: FinetuneRequest, hooks: Fi
         step,
         totalSteps,
         config,
-        model: { path: resolve(request.modelPath), bytes: statSync(request.modelPath).size },
+        model: base,
         dataHash,
         dataOrder: orderOf(epoch).map((i) => train[i]!),
         rng: { seed: config.seed, epoch, step },

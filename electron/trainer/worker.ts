@@ -13,63 +13,14 @@ import { gpuOption } from '../core/llama';
 import { byKind, loadPromptTemplates } from '../core/prompts/templates';
 import { Trainer } from '../../native/index';
 import { finetune } from './engine';
+import { measureGate } from './gate';
+import { childEnd, parentChannel } from './parentChannel';
 
-/** The parent: Electron's `process.parentPort` in a utility process, else Node's IPC channel. */
-interface Parent {
-  send(message: TrainerMessage): void;
-  onMessage(listener: (message: unknown) => void): void;
-  /** Resolves once what was sent has left (before an exit). */
-  flush(): Promise<void>;
-}
-
-interface ElectronParentPort {
-  postMessage(message: unknown): void;
-  on(event: 'message', listener: (event: { data: unknown }) => void): void;
-}
-
-function parentChannel(): Parent {
-  const port = (process as unknown as { parentPort?: ElectronParentPort | null }).parentPort;
-  if (port) {
-    return {
-      send: (message) => port.postMessage(message),
-      onMessage: (listener) => port.on('message', (event) => listener(event.data)),
-      // postMessage has no callback; give it a moment to leave before the process goes.
-      flush: () => new Promise((resolve) => setTimeout(resolve, 100)),
-    };
-  }
-  if (process.send) {
-    let last: Promise<void> = Promise.resolve();
-    return {
-      send: (message) => {
-        last = new Promise((resolve) => (process.connected ? process.send!(message, undefined, {}, () => resolve()) : resolve()));
-      },
-      onMessage: (listener) => process.on('message', listener),
-      flush: () => last,
-    };
-  }
-  throw new Error('the trainer runs as a child process (ChildHost): it has no parent to talk to');
-}
-
-const parent = parentChannel();
+const parent = parentChannel<TrainerMessage>('trainer');
 process.setSourceMapsEnabled(true);
 const log = (level: 'info' | 'warn' | 'error', text: string) => parent.send({ type: 'log', level, text });
 
-let exiting = false;
-async function exit(code: number): Promise<never> {
-  exiting = true;
-  await parent.flush();
-  process.exit(code);
-}
-
-/** Anything uncaught (or a trainer that cannot load): `error`, then exit 1. */
-function fail(error: unknown): void {
-  if (exiting) return;
-  console.error(error); // into the host's log tail, with the stack
-  parent.send({ type: 'error', error: toWireError(error) });
-  void exit(1);
-}
-process.on('uncaughtException', fail);
-process.on('unhandledRejection', fail);
+const { exit, fail } = childEnd(parent, (error) => ({ type: 'error' as const, error: toWireError(error) }));
 
 function backendArg(): 'auto' | 'cuda' | 'cpu' {
   const i = process.argv.indexOf('--backend');
@@ -91,7 +42,7 @@ function readExamples(path: string, what: string): PromptCompletion[] {
   try {
     read = readExamplesFile(path);
   } catch (error) {
-    throw new AppError('invalid_arguments', `cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new AppError('invalid_arguments', `cannot read the ${what} ${path}: ${error instanceof AppError ? error.message : ((error as NodeJS.ErrnoException).code ?? String(error))}`);
   }
   const { examples, errors } = read;
   if (errors.length) {
@@ -131,6 +82,27 @@ async function run(llama: Llama, job: TrainerJob): Promise<void> {
       },
       stopping.signal,
     );
+    if (result.status === 'completed' && job.gate && !stopping.signal.aborted) {
+      // The gate's failure leaves the version a candidate without a verdict; the training itself succeeded.
+      try {
+        const gate = await measureGate(llama, {
+          modelPath: job.modelPath,
+          candidate: job.outPath,
+          against: job.gate.against,
+          examples: readExamples(job.gate.examplesFile, 'held-out examples'),
+          templates,
+          maxLength: job.config.maxLength,
+          prompts: job.gate.prompts,
+          maxTokens: job.gate.maxTokens,
+          ...(job.config.threads ? { threads: job.config.threads } : {}),
+          signal: stopping.signal,
+          log: (text) => log('info', text),
+        });
+        parent.send({ type: 'gate', gate });
+      } catch (error) {
+        log('error', `the evaluation gate could not run: ${(error as Error).message}`);
+      }
+    }
     parent.send({ type: 'done', result });
   } catch (error) {
     // A stop while the model loads: nothing was trained, and there is no checkpoint to name.

@@ -42,6 +42,8 @@ export const GenerationRecord = z.object({
   modelHash: z.string().nullable(),
   /** Null: the plain base. */
   adapter: z.object({ path: z.string(), sha256: z.string() }).nullable(),
+  /** The registered version whose adapter it was; null for the plain base or an unregistered adapter file. */
+  version: z.object({ id: z.number().int().positive(), number: z.number().int().positive() }).nullable(),
   sampling: SamplingSettings.extend({ seed: z.number().int().nullable() }),
   contextSize: z.number().int().positive().nullable(),
   promptTokens: z.number().int().nonnegative(),

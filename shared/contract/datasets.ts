@@ -244,6 +244,7 @@ export const datasetsService = defineService({
     }),
     uploadChunk: defineMethod({
       summary: "The next chunk of an upload, base64, at `offset` (the bytes received so far).",
+      concurrency: 1,
       args: z
         .object({
           uploadId: UploadId,
@@ -260,16 +261,19 @@ export const datasetsService = defineService({
     }),
     importUpload: defineMethod({
       summary: 'Validate and import a completely uploaded file in a worker thread; cancellable; progress as datasets.progress events.',
+      concurrency: 1,
       args: ImportFileArgs.extend({ uploadId: UploadId }).strict(),
       result: ImportOutcome,
     }),
     buildFromFeedback: defineMethod({
       summary: 'A dataset from the eligible training examples (corrections use the corrected text), filtered by kind, date and reward.',
+      concurrency: 1,
       args: BuildFromFeedbackArgs,
       result: ImportOutcome,
     }),
     exportPage: defineMethod({
       summary: 'JSONL lines of a dataset in one of the three shapes, a page at a time (after example `after`).',
+      concurrency: 1,
       args: z
         .object({
           id: Id,

@@ -32,7 +32,8 @@ export type FeedbackEvent = z.infer<typeof FeedbackEvent>;
 export const FeedbackInput = z.discriminatedUnion('type', [
   z.object({ artifactId: Id, type: z.literal('explicit_positive') }).strict(),
   z.object({ artifactId: Id, type: z.literal('explicit_negative') }).strict(),
-  z.object({ artifactId: Id, type: z.literal('correction'), text: Text }).strict(),
+  // An empty correction has nothing to train on (an import refuses an empty completion as well).
+  z.object({ artifactId: Id, type: z.literal('correction'), text: Text.refine((s) => s.trim().length > 0, { error: 'is empty: a correction is the text the artifact should have been' }) }).strict(),
   z
     .object({
       artifactId: Id,

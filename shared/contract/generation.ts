@@ -8,16 +8,23 @@ import { ArtifactKind, Text } from './validation';
 export const GeneratedKind = ArtifactKind.exclude(['other']);
 export type GeneratedKind = z.infer<typeof GeneratedKind>;
 
-/** Which model writes: an installed base (with an adapter file, or the plain base), or an Ollama model. */
+/**
+ * Which model writes: what the registry has active for the kind (its version's adapter on its base), an
+ * installed base (with a registered version, an adapter file, or nothing: the plain base), or an Ollama model.
+ */
 export const ModelChoice = z.discriminatedUnion('provider', [
+  z.object({ provider: z.literal('active') }).strict(),
   z
     .object({
       provider: z.literal('local'),
       modelId: Id,
+      /** A registered version of this base; null: the plain base; absent: the adapter file, else the plain base. */
+      versionId: Id.nullable().optional(),
       /** A LoRA adapter GGUF made for this base; null or absent: the plain base. */
       adapterPath: z.string().min(1).max(4096).nullable().optional(),
     })
-    .strict(),
+    .strict()
+    .refine((c) => !(c.versionId && c.adapterPath), { error: 'give a versionId or an adapterPath, not both', path: ['adapterPath'] }),
   z.object({ provider: z.literal('ollama'), model: z.string().min(1).max(300) }).strict(),
 ]);
 export type ModelChoice = z.input<typeof ModelChoice>;
@@ -67,8 +74,21 @@ export const GenerationSettings = z.object({
 });
 export type GenerationSettings = z.output<typeof GenerationSettings>;
 
+/** Whether the generation model stays unloaded while a training job has the GPU, and why. */
+export const GpuYield = z.object({
+  jobId: Id.nullable(),
+  /** E.g. "Unloaded for training job 4: both need 9.1 GB of the GPU's 8 GB; it reloads when the job ends." */
+  message: z.string().nullable(),
+});
+export type GpuYield = z.infer<typeof GpuYield>;
+
 export const generationService = defineService({
   methods: {
+    yielded: defineMethod({
+      summary: 'Whether the local model is unloaded for a training job now, and why.',
+      args: z.object({}).strict(),
+      result: GpuYield,
+    }),
     generate: defineMethod({
       summary: 'Generate an artifact with a local model (or Ollama), streaming `generation.chunk` events; stores and validates it.',
       args: GenerateArgs,
@@ -105,6 +125,8 @@ export const generationService = defineService({
   events: {
     /** Text as it streams; `index` counts chunks from 0 so a client can spot a gap. */
     chunk: z.object({ generationId: z.string(), index: z.number().int().nonnegative(), text: z.string() }),
+    /** The local model gave the GPU up for a training job (message set), or may load again (message null). */
+    yielded: GpuYield,
     /** Why a generation waits or the model is (re)loading, for the Generate page. */
     status: z.object({ generationId: z.string(), phase: z.enum(['loading-model', 'loading-adapter', 'evaluating-prompt', 'generating', 'validating']), message: z.string() }),
   },

@@ -1,3 +1,4 @@
+import { appService } from './app';
 import { artifactsService } from './artifacts';
 import { datasetsService } from './datasets';
 import { feedbackService } from './feedback';
@@ -7,6 +8,7 @@ import { modelsService } from './models';
 import { systemService } from './system';
 import { trainingService } from './training';
 import { validationService } from './validation';
+import { versionsService } from './versions';
 
 /** The one declaration every binding (IPC, WebSocket, renderer client, CLI) is derived from. */
 export const contract = {
@@ -19,5 +21,7 @@ export const contract = {
   learning: learningService,
   datasets: datasetsService,
   training: trainingService,
+  versions: versionsService,
+  app: appService,
 };
 export type Contract = typeof contract;

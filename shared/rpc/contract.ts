@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { AppError } from '../errors';
+import type { EncodedJson } from './protocol';
 
 /** One remote method: zod schemas for what goes in and what comes back. */
 export interface MethodSpec<A extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
@@ -7,6 +8,13 @@ export interface MethodSpec<A extends z.ZodType = z.ZodType, R extends z.ZodType
   readonly result: R;
   /** One line shown in docs and errors. */
   readonly summary: string;
+  /**
+   * For calls that move megabytes or start a worker (an export page, an upload chunk, an import): at most
+   * this many run at once per connection, later ones wait their turn, and a turn ends only once its answer
+   * has been written out to the client, so a client that does not read its answers stops getting new
+   * ones instead of filling this process's memory. Absent: no limit but the connection's calls in flight.
+   */
+  readonly concurrency?: number;
 }
 
 /** A service: its methods and the events it pushes (event name → payload schema). */
@@ -19,6 +27,8 @@ export interface ServiceSpec {
 export type ContractSpec = Readonly<Record<string, ServiceSpec>>;
 
 export const defineMethod = <A extends z.ZodType, R extends z.ZodType>(spec: MethodSpec<A, R>): MethodSpec<A, R> => spec;
+
+type Answer<T> = T | EncodedJson<T>;
 
 export const defineService = <M extends Record<string, MethodSpec>, E extends Record<string, z.ZodType>>(spec: {
   methods: M;
@@ -33,7 +43,7 @@ export type ServiceHandlers<C extends ContractSpec> = {
     [M in keyof Methods<C, S>]: (
       args: z.output<Methods<C, S>[M]['args']>,
       context: CallContext,
-    ) => Promise<z.input<Methods<C, S>[M]['result']>> | z.input<Methods<C, S>[M]['result']>;
+    ) => Promise<Answer<z.input<Methods<C, S>[M]['result']>>> | Answer<z.input<Methods<C, S>[M]['result']>>;
   };
 };
 
@@ -59,9 +69,19 @@ export type EventPayload<C extends ContractSpec, N extends string> = N extends `
     : never
   : never;
 
+/** The connection a call came on: what it holds (an upload, say) can be let go when it closes. */
+export interface ConnectionScope {
+  /** Unique among this server's connections. */
+  readonly id: number;
+  readonly closed: boolean;
+  /** Calls `listener` once when the connection closes (soon, if it already has); returns the function that removes it. */
+  onClose(listener: () => void): () => void;
+}
+
 export interface CallContext {
   /** Aborted when the caller cancels or disconnects. */
   readonly signal: AbortSignal;
+  readonly connection: ConnectionScope;
 }
 
 export interface CallOptions {

@@ -27,6 +27,30 @@ export const ServerMessage = z.discriminatedUnion('type', [
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 
+/**
+ * A result already encoded as JSON: `parts` are UTF-8 bytes that, joined, are the JSON text of `value`.
+ * A handler returns one for a large result it encodes while building it (an export page); a transport
+ * that sends bytes (the WebSocket host) sends the parts as they are, without serializing megabytes on
+ * the server's thread again; any other transport gets `value`, made when first asked for.
+ */
+export class EncodedJson<T> {
+  private made: { value: T } | undefined;
+
+  constructor(
+    private readonly make: () => T,
+    readonly parts: readonly Uint8Array[],
+  ) {}
+
+  get value(): T {
+    this.made ??= { value: this.make() };
+    return this.made.value;
+  }
+
+  get byteLength(): number {
+    return this.parts.reduce((sum, part) => sum + part.byteLength, 0);
+  }
+}
+
 /** The object the Electron preload puts on `window.architect`: one message pipe, nothing more. */
 export interface ArchitectBridge {
   send(message: ClientMessage): void;

@@ -25,6 +25,19 @@ export const TrainerJob = z.object({
   resumeFrom: z.string().min(1).optional(),
   /** An adapter to train further (v1 → v2). */
   initAdapter: z.string().min(1).optional(),
+  /** The evaluation gate, run in this process after training: the new adapter against `against`. */
+  gate: z
+    .object({
+      /** JSONL of `{prompt, completion, kind}`: the held-out set, the same for every version of the base. */
+      examplesFile: z.string().min(1),
+      /** The adapter compared with (the parent version's); null: the plain base. */
+      against: z.string().min(1).nullable(),
+      /** Greedy generations per side on held-out diagram prompts (at most). */
+      prompts: z.number().int().min(0).max(200),
+      /** Token limit of each of those generations. */
+      maxTokens: z.number().int().min(16).max(4096),
+    })
+    .optional(),
 });
 export type TrainerJob = z.infer<typeof TrainerJob>;
 
@@ -78,6 +91,16 @@ export const TrainerResult = z.object({
 });
 export type TrainerResult = z.infer<typeof TrainerResult>;
 
+const Metrics = z.object({
+  validationLoss: Num.nullable(),
+  examples: Num,
+  prompts: Num,
+  validShare: Num.nullable(),
+  meanScore: Num.nullable(),
+});
+export const TrainerGate = z.object({ candidate: Metrics, against: Metrics });
+export type TrainerGate = z.infer<typeof TrainerGate>;
+
 /** Child → parent. `ready` comes first, once the native trainer has loaded: it proves the addon works here. */
 export const TrainerMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), pid: z.number().int(), device: z.string() }),
@@ -86,6 +109,8 @@ export const TrainerMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('validation'), step: Num, epoch: Num, loss: Num }),
   z.object({ type: z.literal('checkpoint'), step: Num, path: z.string() }),
   z.object({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), text: z.string() }),
+  /** The gate's measurements, after training and before `done` (only for a completed run with `job.gate`). */
+  z.object({ type: z.literal('gate'), gate: TrainerGate }),
   z.object({ type: z.literal('done'), result: TrainerResult }),
   z.object({ type: z.literal('error'), error: WireError }),
 ]);

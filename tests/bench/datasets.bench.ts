@@ -43,7 +43,7 @@ export const datasetsSuite: BenchSuite = {
       const file = join(dir.path, `generated-${SIZES[0]}.jsonl`);
       const core = await createCore({ dataDir: join(dir.path, 'data-tokens') });
       try {
-        core.services.datasets.setSettings({ tokenizerModel: VOCAB });
+        await core.services.datasets.setSettings({ tokenizerModel: VOCAB });
         await importOnce(core, file, SIZES[0]!, record, '.tokens');
       } finally {
         await core.dispose();

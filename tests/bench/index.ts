@@ -1,19 +1,24 @@
 // `npm run bench [suite …]`: runs the benchmark suites, prints a table, writes bench-results.json
 // (figure name → value and unit) so figures can be compared across commits. Never part of `npm test`.
 import { writeFileSync } from 'node:fs';
+import { cliSuite } from './cli.bench';
 import { datasetsSuite } from './datasets.bench';
 import { estimateSuite } from './estimate.bench';
+import { exportSuite } from './export.bench';
 import { feedbackSuite } from './feedback.bench';
 import type { BenchSuite, Figure } from './figures';
 import { forwardSuite } from './forward.bench';
 import { generateSuite } from './generate.bench';
 import { gpuSuite } from './gpu.bench';
+import { hostSuite } from './host.bench';
+import { learningSuite } from './learning.bench';
 import { rpcSuite } from './rpc.bench';
+import { supervisorSuite } from './supervisor.bench';
 import { trainSuite } from './train.bench';
 
-const SUITES: BenchSuite[] = [rpcSuite, forwardSuite, trainSuite, estimateSuite, generateSuite, feedbackSuite, datasetsSuite];
-/** Run only when named (`npm run bench gpu`): needs a GPU and tens of GB of disk. */
-const ON_REQUEST: BenchSuite[] = [gpuSuite];
+const SUITES: BenchSuite[] = [rpcSuite, forwardSuite, trainSuite, estimateSuite, generateSuite, feedbackSuite, datasetsSuite, supervisorSuite, exportSuite, hostSuite, cliSuite];
+/** Run only when named: `npm run bench gpu` needs a GPU and tens of GB of disk, `npm run bench learning` takes minutes. */
+const ON_REQUEST: BenchSuite[] = [gpuSuite, learningSuite];
 
 async function main(argv: string[]): Promise<number> {
   const all = [...SUITES, ...ON_REQUEST];

@@ -7,11 +7,21 @@
 //                        per token, then a final object with "done": true, done_reason, prompt_eval_count,
 //                        eval_count and the durations (ns); "stream": false gives one JSON object instead.
 //                        An unknown model is a 404 {"error": "model \"x\" not found, try pulling it first"}.
-// Each request is recorded (method, path, headers, JSON body) so tests can check what was sent. Modes make it
-// misbehave the ways a real deployment can: slow answers (timeouts), slow streams (abort), garbage (a non-JSON body,
-// or JSON of the wrong shape), an error in the middle of a stream.
-// More routes (e.g. /api/blobs/:digest and /api/create) plug in through `route()`; the newest route that matches
-// wins, so a test can also replace a built-in one.
+//   HEAD /api/blobs/:digest → 200 when the stand-in holds the blob, else 404 (a digest not `sha256:<64 hex>`: 400).
+//   POST /api/blobs/:digest → hashes the body as it arrives (never held whole) and keeps the blob: 201, or 200
+//                        when it had it; bytes that do not hash to the digest: 400 {"error": "digest mismatch,
+//                        expected \"sha256:…\", got \"sha256:…\""}, as server/routes.go CreateBlobHandler answers.
+//   POST /api/create   → the JSON create request of server/create.go ({model, files, adapters, template,
+//                        parameters, system, stream}): every digest it names must be an uploaded blob (else a 500
+//                        {"error"} as Ollama's failed open), then NDJSON status lines ending {"status":"success"};
+//                        the new model is listed by /api/tags from then on.
+// Each request is recorded (method, path, headers, JSON body, body bytes) so tests can check what was sent. Modes
+// make it misbehave the ways a real deployment can: slow answers (timeouts), slow streams (abort), garbage (a
+// non-JSON body, or JSON of the wrong shape), an error in the middle of a stream, a full disk on upload, a create
+// that fails part way.
+// More routes plug in through `route()`; the newest route that matches wins, so a test can also replace a
+// built-in one.
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -48,6 +58,24 @@ export interface StandInSettings {
   streamErrorAfter: number | null;
   /** done_reason of the final object; by default 'length' when options.num_predict cut the reply, else 'stop'. */
   doneReason: string | null;
+  /** 'disk-full': a blob upload is read to its end, then answered 500 as Ollama does when its disk is full. */
+  blobFailure: 'disk-full' | null;
+  /** /api/create streams its first status lines, then this in-stream {"error"} instead of success. */
+  createError: string | null;
+  /** Delay between /api/create's status lines (a slow create, for abort tests). */
+  createStepDelayMs: number;
+}
+
+/** The body of POST /api/create as server/create.go reads it (the fields the app sends). */
+export interface CreateRequestBody {
+  model?: unknown;
+  from?: unknown;
+  files?: Record<string, unknown>;
+  adapters?: Record<string, unknown>;
+  template?: unknown;
+  system?: unknown;
+  parameters?: Record<string, unknown>;
+  stream?: unknown;
 }
 
 export type StreamOutcome = 'completed' | 'client-closed';
@@ -61,6 +89,8 @@ export interface RecordedRequest {
   body: unknown;
   /** Tokens written to the client (streaming routes). */
   tokensSent: number;
+  /** Bytes of the body read (blob uploads). */
+  bodyBytes: number;
   /** Settles when the response is over: written to the end, or the client closed the connection first. */
   finished: Promise<StreamOutcome>;
 }
@@ -130,9 +160,13 @@ function findModel(models: StandInModel[], name: unknown): StandInModel | undefi
   return models.find((m) => m.name === name || m.name === full);
 }
 
+const DIGEST = /^sha256[:-]([0-9a-f]{64})$/;
+
 export class OllamaStandIn {
   readonly requests: RecordedRequest[] = [];
   readonly settings: StandInSettings;
+  /** The blobs it holds: `sha256:<hex>` → size in bytes. */
+  readonly blobs = new Map<string, number>();
   private readonly routes: Route[] = [];
 
   private constructor(
@@ -163,12 +197,18 @@ export class OllamaStandIn {
       garbage: false,
       streamErrorAfter: null,
       doneReason: null,
+      blobFailure: null,
+      createError: null,
+      createStepDelayMs: 0,
       ...settings,
     });
     server.on('request', (req, res) => void standIn.handle(req, res));
     standIn.route('GET', '/api/version', (c) => standIn.version(c));
     standIn.route('GET', '/api/tags', (c) => standIn.tags(c));
     standIn.route('POST', '/api/chat', (c) => standIn.chat(c));
+    standIn.route('HEAD', /\/api\/blobs\/([^/]+)/, (c) => standIn.headBlob(c));
+    standIn.route('POST', /\/api\/blobs\/([^/]+)/, (c) => standIn.pushBlob(c));
+    standIn.route('POST', '/api/create', (c) => standIn.create(c));
     return standIn;
   }
 
@@ -197,6 +237,7 @@ export class OllamaStandIn {
       headers: req.headers,
       body: undefined,
       tokensSent: 0,
+      bodyBytes: 0,
       finished: new Promise<StreamOutcome>((resolve) => (settle = resolve)),
     };
     this.requests.push(record);
@@ -330,6 +371,92 @@ export class OllamaStandIn {
     }
     if (context.clientClosed()) return;
     if (settings.garbage !== 'wrong-shape') line(final(''));
+    res.end();
+  }
+  private headBlob({ res, params }: RouteContext): void {
+    const digest = DIGEST.exec(params[0] ?? '');
+    if (!digest) return sendJson(res, 400, { error: 'invalid digest format' });
+    if (this.blobs.has(`sha256:${digest[1]}`)) {
+      res.writeHead(200);
+      res.end();
+      return;
+    }
+    sendJson(res, 404, { error: `blob "${params[0]}" not found` });
+  }
+
+  private async pushBlob({ req, res, params, record, settings }: RouteContext): Promise<void> {
+    const match = DIGEST.exec(params[0] ?? '');
+    if (!match) return sendJson(res, 400, { error: 'invalid digest format' });
+    const digest = `sha256:${match[1]}`;
+    const hash = createHash('sha256');
+    for await (const chunk of req) {
+      hash.update(chunk as Buffer);
+      record.bodyBytes += (chunk as Buffer).length;
+    }
+    if (this.blobs.has(digest)) {
+      res.writeHead(200);
+      res.end();
+      return;
+    }
+    if (settings.blobFailure === 'disk-full') {
+      return sendJson(res, 500, { error: `write /root/.ollama/models/blobs/sha256-${match[1]}-partial: no space left on device` });
+    }
+    const got = `sha256:${hash.digest('hex')}`;
+    if (got !== digest) return sendJson(res, 400, { error: `digest mismatch, expected "${digest}", got "${got}"` });
+    this.blobs.set(digest, record.bodyBytes);
+    res.writeHead(201);
+    res.end();
+  }
+
+  private async create(context: RouteContext): Promise<void> {
+    const { res, settings } = context;
+    const body = (await context.readJson()) as CreateRequestBody | undefined;
+    if (!body || typeof body !== 'object') return sendJson(res, 400, { error: 'invalid character looking for beginning of value' });
+    if (typeof body.model !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*(:[A-Za-z0-9._-]+)?$/.test(body.model)) {
+      return sendJson(res, 400, { error: 'invalid model name' });
+    }
+    if (body.from === undefined && body.files === undefined) return sendJson(res, 400, { error: "neither 'from' or 'files' was specified" });
+    const files = Object.entries(body.files ?? {});
+    const adapters = Object.entries(body.adapters ?? {});
+    if (adapters.length > 1) return sendJson(res, 400, { error: 'only one adapter is currently supported' });
+    let size = 0;
+    for (const [, digest] of [...files, ...adapters]) {
+      const held = typeof digest === 'string' ? this.blobs.get(digest.replace('-', ':')) : undefined;
+      if (held === undefined) return sendJson(res, 500, { error: `open /root/.ollama/models/blobs/${String(digest).replace(':', '-')}: no such file or directory` });
+      size += held;
+    }
+
+    const layer = (value: unknown) => `sha256:${createHash('sha256').update(JSON.stringify(value)).digest('hex')}`;
+    const lines: object[] = [{ status: 'parsing GGUF' }];
+    for (const [, digest] of [...files, ...adapters]) lines.push({ status: `using existing layer ${String(digest)}` });
+    if (body.template !== undefined) lines.push({ status: `creating new layer ${layer(body.template)}` });
+    if (body.system !== undefined) lines.push({ status: `creating new layer ${layer(body.system)}` });
+    if (body.parameters !== undefined) lines.push({ status: `creating new layer ${layer(body.parameters)}` });
+    lines.push({ status: 'writing manifest' });
+
+    const name = body.model.includes(':') ? body.model : `${body.model}:latest`;
+    const succeed = () => {
+      settings.models = [...settings.models.filter((m) => m.name !== name), { name, size, digest: layer(body).slice('sha256:'.length), family: 'llama' }];
+    };
+    if (body.stream === false) {
+      if (settings.createError) return sendJson(res, 500, { error: settings.createError });
+      succeed();
+      return sendJson(res, 200, { status: 'success' });
+    }
+    res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+    for (const [i, line] of lines.entries()) {
+      if (context.clientClosed()) return;
+      if (settings.createError && i === 1) {
+        res.write(`${JSON.stringify({ error: settings.createError })}\n`);
+        res.end();
+        return;
+      }
+      res.write(`${JSON.stringify(line)}\n`);
+      if (settings.createStepDelayMs > 0) await sleep(settings.createStepDelayMs);
+    }
+    if (context.clientClosed()) return;
+    succeed();
+    res.write(`${JSON.stringify({ status: 'success' })}\n`);
     res.end();
   }
 }

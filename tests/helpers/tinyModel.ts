@@ -23,6 +23,8 @@ export interface TinyModelSpec {
   readonly ropeFreqBase?: number;
   /** Vocab file under llama.cpp/models: ggml-vocab-<vocab>.gguf. Default llama-spm (32000 tokens). */
   readonly vocab?: string;
+  /** tokenizer.chat_template (Jinja); default '': the vocabulary file's own, if it has one. */
+  readonly chatTemplate?: string;
   /** general.architecture; anything but 'llama' makes a file our loader must refuse. */
   readonly architecture?: string;
   /**
@@ -72,6 +74,7 @@ export function writeTinyModel(path: string, spec: TinyModelSpec, quantize: Quan
     vocab: 'llama-spm',
     architecture: 'llama',
     tiledRandom: false,
+    chatTemplate: '',
     ...spec,
   };
   const { nEmbd, nLayer, nHead, nHeadKv, nFf } = full;
@@ -98,6 +101,7 @@ export function writeTinyModel(path: string, spec: TinyModelSpec, quantize: Quan
     ['llama.vocab_size', { type: ValueType.U32, value: nVocab }],
   ]);
   for (const [key, value] of vocab) if (key.startsWith('tokenizer.')) metadata.set(key, value);
+  if (full.chatTemplate) metadata.set('tokenizer.chat_template', { type: ValueType.String, value: full.chatTemplate });
 
   const tensors: TensorToWrite[] = [];
   const pools = new Map<string, Float32Array>();

@@ -217,4 +217,26 @@ describe('ChildHost over a worker thread', () => {
     host.kill();
     expect(await crash).toMatchObject({ code: null, signal: 'SIGKILL', reason: 'thread was killed' });
   });
+
+  it('runs a data: URL module as the entry, and a thread past its heap limit is a crash that names the limit', async () => {
+    const source = `import { parentPort } from 'node:worker_threads';
+parentPort.postMessage({ type: 'ready' });
+parentPort.on('message', () => { const hoard = []; for (;;) hoard.push(new Array(1e5).fill(hoard.length)); });`;
+    const host = await start('thread', { entry: `data:text/javascript,${encodeURIComponent(source)}`, spawner: workerThreadSpawner, resourceLimits: { maxOldGenerationSizeMb: 16 } });
+    const crash = crashOf(host);
+    host.send({ type: 'ping' });
+    const info = await crash;
+    expect(info).toMatchObject({ code: 1, reason: 'thread exited with code 1' });
+    expect(info.logTail.join('\n')).toMatch(/reaching memory limit: JS heap out of memory/);
+  });
+
+  it('a thrown value that is not an Error still reaches the log tail', async () => {
+    const source = `import { parentPort } from 'node:worker_threads';
+parentPort.postMessage({ type: 'ready' });
+throw { code: 'E_ODD', detail: 42 };`;
+    const host = await start('thread', { entry: `data:text/javascript,${encodeURIComponent(source)}`, spawner: workerThreadSpawner });
+    const info = await crashOf(host);
+    expect(info.reason).toBe('thread exited with code 1');
+    expect(info.logTail).toContain('uncaught {"code":"E_ODD","detail":42}');
+  });
 });

@@ -173,7 +173,7 @@ describe('importing a file', () => {
 
   it("counts tokens with a model's tokenizer, as node-llama-cpp tokenizes", async () => {
     const records = [pc('Draw the tables of a shop', 'erDiagram\n  CUSTOMER ||--o{ ORDER : places'), pc('Hello world', 'Hi')];
-    core.services.datasets.setSettings({ tokenizerModel: VOCAB });
+    await core.services.datasets.setSettings({ tokenizerModel: VOCAB });
     const { dataset } = imported(await core.services.datasets.importFile(file(records)));
     const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.disabled });
     const model = await llama.loadModel({ modelPath: VOCAB, vocabOnly: true });
@@ -187,7 +187,7 @@ describe('importing a file', () => {
     const items = core.services.datasets.examples({ id: dataset.id, offset: 0, limit: 2, clip: 100 }).items;
     expect(items.reduce((sum, e) => sum + e.tokens!, 0)).toBe(expected);
 
-    expect(() => core.services.datasets.setSettings({ tokenizerModel: file('{}') })).toThrow(/is not a GGUF model file/);
+    await expect(core.services.datasets.setSettings({ tokenizerModel: file('{}') })).rejects.toThrow(/is not a GGUF model file/);
     await expect(core.services.datasets.importFile(file([pc('x', 'y')]), { tokenizerModel: join(files.path, 'missing.gguf') })).rejects.toMatchObject({
       field: 'tokenizerModel',
     });
@@ -287,11 +287,11 @@ describe('exporting', () => {
     expect(exported('prompt-completion').split('\n')[0]).toBe(pc('System: S\n\nUser: U1\n\nAssistant: A1\n\nUser: U2', 'A2'));
     expect(JSON.parse(exported('alpaca').split('\n')[1]!)).toEqual({ instruction: 'Q', input: '', output: 'R' });
     // Paged through the contract: two pages of one line each, then the end.
-    const first = core.services.datasets.exportPage(source.dataset.id, 'messages', 0, 1024);
+    const first = (await core.services.datasets.exportPage(source.dataset.id, 'messages', 0, 1024)).value;
     expect(first).toMatchObject({ count: 2, next: null });
-    const small = core.services.datasets.exportPage(source.dataset.id, 'messages', 0, 10);
+    const small = (await core.services.datasets.exportPage(source.dataset.id, 'messages', 0, 10)).value;
     expect(small.count).toBe(1);
-    expect(core.services.datasets.exportPage(source.dataset.id, 'messages', small.next!, 10)).toMatchObject({ count: 1, next: null });
+    expect((await core.services.datasets.exportPage(source.dataset.id, 'messages', small.next!, 10)).value).toMatchObject({ count: 1, next: null });
     // Flattened shapes are other content (the turns are in the prompt); the messages export is the same file.
     const again = await core.services.datasets.importFile(file(exported('messages')));
     expect(again.status).toBe('duplicate');

@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
-import { statSync } from 'node:fs';
+import { statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { startCheckpointer } from '../../db/checkpointer';
 import { openDatabase } from '../../db/connection';
+import { startCheckpointer } from '../../electron/core/walCheckpointer';
 import { applyMigrations, checkRegistry, schemaVersion } from '../../db/migrations';
 import { feedback } from '../../db/migrations/001-feedback';
 import { datasets } from '../../db/migrations/002-datasets';
@@ -70,6 +70,22 @@ describe('checkpoint worker', () => {
     await checkpointer.stop();
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
     db.close();
+  });
+
+  it('a worker that fails hands checkpoints back to the connection at once, saying why', async () => {
+    const file = join(dir.path, 'unlinked.db');
+    const db = openDatabase(file);
+    unlinkSync(file); // the connection goes on; the worker's own connection (fileMustExist) cannot open it
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const checkpointer = startCheckpointer(db, { intervalMs: 20 });
+      await vi.waitFor(() => expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000), { timeout: 5000 });
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(/^\[db\] the checkpoint worker failed \(checkpoint worker exited with code 1: .*unable to open database file.*\); the connection checkpoints by itself again$/);
+      await checkpointer.stop();
+    } finally {
+      warn.mockRestore();
+      db.close();
+    }
   });
 });
 

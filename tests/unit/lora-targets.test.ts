@@ -26,10 +26,10 @@ describe('the list', () => {
     expect(help).toContain(`default ${DEFAULT_TARGETS.join(',')}`);
   });
 
-  it("is the addon's source list (lora_modules() in native/src/model.cpp)", () => {
-    const source = readFileSync(`${REPO}native/src/model.cpp`, 'utf8');
+  it("is the addon's source list (lora_modules() in native/src/model_file.cpp)", () => {
+    const source = readFileSync(`${REPO}native/src/model_file.cpp`, 'utf8');
     const body = /lora_modules\(\)\s*\{[^}]*?=\s*\{([^}]*)\}/.exec(source)?.[1];
-    expect(body, 'lora_modules() not found in model.cpp').toBeDefined();
+    expect(body, 'lora_modules() not found in model_file.cpp').toBeDefined();
     expect([...body!.matchAll(/"([^"]+)"/g)].map((m) => m[1])).toEqual(LoraTarget.options);
   });
 });

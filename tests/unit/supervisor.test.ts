@@ -23,6 +23,7 @@ const SUPERVISOR = {
   pollMs: 50,
   jobDefaults: { threads: 1 },
   adaptiveConfig: { epochs: 1, batchSize: 8, rank: 4, alpha: 8, targets: ['attn_q' as const, 'attn_v' as const], maxLength: 160, learningRate: 1e-3, threads: 1 },
+  gate: { prompts: 2, maxTokens: 24 },
 };
 
 beforeAll(async () => {

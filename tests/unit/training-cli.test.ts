@@ -79,7 +79,7 @@ describe('architect worker', () => {
     let output = '';
     worker.stderr.on('data', (c: Buffer) => (output += c.toString()));
     try {
-      const job = core.services.supervisor.enqueue({ modelId: 1, datasetId: 1, config: { epochs: 60, batchSize: 1, rank: 4, alpha: 8, valSplit: 0, threads: 1 } });
+      const job = await core.services.supervisor.enqueue({ modelId: 1, datasetId: 1, config: { epochs: 60, batchSize: 1, rank: 4, alpha: 8, valSplit: 0, threads: 1 } });
       const wait = async (done: (j: Job) => boolean) => {
         for (let i = 0; i < 1200; i++) {
           const j = core.services.supervisor.get(job.id);

@@ -83,6 +83,22 @@ describe('Mermaid diagrams, through mermaid\'s own parser in a worker', () => {
     await impatient.dispose();
     await expect(service.check({ kind: 'sequence', text: 'sequenceDiagram\n  A->>B: hi' })).resolves.toMatchObject({ score: 100 });
   });
+
+  it('fails a parse whose worker reaches its heap limit with the reason, and starts a new worker for the next', async () => {
+    // 8 MiB cannot even load mermaid: every start ends at the limit, so the second failure is a second worker's.
+    const cramped = new ValidationService({ maxHeapMb: 8, timeoutMs: 5000 });
+    try {
+      for (let i = 0; i < 2; i++) {
+        await expect(cramped.check({ kind: 'flowchart', text: 'flowchart TD\n  A --> B' })).rejects.toMatchObject({
+          code: 'unavailable',
+          message: expect.stringMatching(/^The validator stopped unexpectedly \(validator exited with code 1\): Error: Worker terminated due to reaching memory limit/),
+        });
+      }
+    } finally {
+      await cramped.dispose();
+    }
+    await expect(cramped.check({ kind: 'flowchart', text: 'flowchart TD\n  A --> B' })).rejects.toMatchObject({ code: 'unavailable', message: 'The validator was shut down.' });
+  });
 });
 
 describe('API docs', () => {

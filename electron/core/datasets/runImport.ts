@@ -1,6 +1,6 @@
 // The work of one import or build, run inside the dataset worker thread (importWorker.ts).
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { openDatabase } from '../../../db/connection';
 import type { Db } from '../../../db/connection';
@@ -15,6 +15,7 @@ import { AppError } from '../../../shared/errors';
 import { DatasetReader } from '../../../shared/datasets/reader';
 import { flatPrompt, identityText } from '../../../shared/datasets/records';
 import type { DatasetRecord } from '../../../shared/datasets/records';
+import { openRegularFileSync } from '../files';
 import type { Tokenizer } from './tokenizer';
 import { loadTokenizer } from './tokenizer';
 
@@ -51,6 +52,8 @@ export async function runImport(job: ImportJob, hooks: JobHooks): Promise<Import
 class Stage {
   readonly staging: StagingFile;
   readonly errors: LineError[] = [];
+  /** Bad records (errors on a line), all of them: `errors` keeps only the first MAX_REPORTED_ERRORS. */
+  badRecords = 0;
   private progress: ImportProgress;
 
   constructor(
@@ -69,6 +72,7 @@ class Stage {
   }
 
   error(line: number, message: string): void {
+    if (line > 0) this.badRecords++;
     if (this.errors.length < MAX_REPORTED_ERRORS) this.errors.push({ line, message });
   }
 
@@ -93,11 +97,11 @@ class Stage {
 
 function importFile(db: Db, job: FileJob, stage: Stage): ImportOutcome {
   const repo = new DatasetRepo(db);
-  const fd = openSync(job.file, 'r');
+  // Checked again as it is opened here: a path swapped for a FIFO or a device since the service checked it is refused, never waited on.
+  const { fd, size } = openRegularFileSync(job.file, { field: 'file', what: 'The dataset file' });
   let reader: DatasetReader;
   let contentHash: string;
   try {
-    const size = fstatSync(fd).size;
     contentHash = hashFile(fd, size, stage);
     const existing = repo.byContentHash(contentHash);
     if (existing) return { status: 'duplicate', dataset: existing };
@@ -119,7 +123,8 @@ function importFile(db: Db, job: FileJob, stage: Stage): ImportOutcome {
     container: reader.container,
     format: reader.format,
     bytes: reader.bytes,
-    records: reader.records,
+    // Every record read, good or bad: the reader does not count a line it refuses before parsing it (one too long).
+    records: Math.max(reader.records, reader.valid + stage.badRecords),
     valid: reader.valid,
     invalid: reader.invalid,
     errors: stage.errors,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { z } from 'zod';
 import type { Store } from '../../../db/store';
 import type { ImportJob } from '../../../shared/contract/datasetJobs';
@@ -8,12 +8,17 @@ import { BuildFromFeedbackArgs, DatasetSettings, ImportFileArgs } from '../../..
 import type { datasetsService, DatasetDetail, DatasetFormat, DatasetSummary, ImportOutcome, ImportProgress } from '../../../shared/contract/datasets';
 import { AppError } from '../../../shared/errors';
 import { MAX_RECORD_BYTES } from '../../../shared/datasets/reader';
+import type { ConnectionScope } from '../../../shared/rpc/contract';
+import type { EncodedJson } from '../../../shared/rpc/protocol';
 import type { Clock } from '../clock';
+import { checkRegularFile, readHead } from '../files';
 import type { LearningLoop } from '../learning';
 import { parseInput } from '../parseArgs';
-import { exportPage } from './export';
+import { exportPageEncoded } from './export';
+import type { ExportedPage } from './export';
 import { DEFAULT_WORKER_FILE, runImportWorker } from './importHost';
 import { Uploads } from './uploads';
+import type { UploadLimits } from './uploads';
 
 export interface DatasetServiceDeps {
   readonly store: Store;
@@ -29,6 +34,8 @@ export interface DatasetServiceDeps {
   readonly onProgress?: (progress: ImportProgress) => void;
   /** Called after the list changed (the host pushes it as datasets.changed). */
   readonly onChanged?: (datasets: DatasetSummary[]) => void;
+  /** How many uploads may be open, and for how long one may sit idle. */
+  readonly uploadLimits?: Partial<UploadLimits>;
 }
 
 export interface JobOptions {
@@ -60,7 +67,7 @@ export class DatasetService {
     // File times are the system's, whatever clock the services were given.
     removeStale(uploadDir, Date.now());
     removeStale(this.tmpDir, Date.now());
-    this.uploads = new Uploads(uploadDir);
+    this.uploads = new Uploads(uploadDir, deps.uploadLimits);
   }
 
   list(): DatasetSummary[] {
@@ -113,16 +120,21 @@ export class DatasetService {
     return this.deps.store.settings.get(SETTINGS_KEY, DatasetSettings, DEFAULT_SETTINGS);
   }
 
-  /** Sets the tokenizer model after checking that the file is a GGUF model. */
-  setSettings(input: DatasetSettings): DatasetSettings {
+  /** Sets the tokenizer model after checking that the file is a regular file holding a GGUF model. */
+  async setSettings(input: DatasetSettings): Promise<DatasetSettings> {
     const settings = parseInput(DatasetSettings, input);
-    if (settings.tokenizerModel !== null) settings.tokenizerModel = checkGguf(settings.tokenizerModel);
+    if (settings.tokenizerModel !== null) settings.tokenizerModel = await checkGguf(settings.tokenizerModel);
     this.deps.store.settings.set(SETTINGS_KEY, settings);
     return settings;
   }
 
-  beginUpload(fileName: string, size: number): Promise<{ uploadId: string; chunkBytes: number }> {
-    return this.uploads.begin(fileName, size);
+  /**
+   * Starts an upload. With the caller's connection (`context.connection` of the call) it counts against
+   * that connection's open uploads and is discarded when the connection closes; every upload is discarded
+   * after sitting idle (UploadLimits).
+   */
+  beginUpload(fileName: string, size: number, owner?: ConnectionScope): Promise<{ uploadId: string; chunkBytes: number }> {
+    return this.uploads.begin(fileName, size, owner);
   }
 
   /** Appends a chunk; chunks must arrive in order (`offset` = bytes received so far). */
@@ -140,16 +152,9 @@ export class DatasetService {
     return this.uploads.consume(uploadId, (path, fileName) => this.importPath(path, fileName, uploadId, rest, options));
   }
 
-  /** Imports a file on this machine (the CLI's path). */
+  /** Imports a file on this machine (the CLI's path); only a regular file (the worker checks it again as it opens it). */
   async importFile(path: string, input: ImportFileArgs = {}, options: JobOptions = {}): Promise<ImportOutcome> {
-    const file = resolve(path);
-    let info;
-    try {
-      info = statSync(file);
-    } catch (error) {
-      throw new AppError('not_found', `Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { field: 'file' });
-    }
-    if (!info.isFile()) throw new AppError('invalid_arguments', `${file} is not a file.`, { field: 'file' });
+    const file = await checkRegularFile(path, { field: 'file', what: 'The dataset file' });
     return this.importPath(file, basename(file), randomUUID(), input, options);
   }
 
@@ -171,17 +176,21 @@ export class DatasetService {
     };
     const jobId = randomUUID();
     return this.run(
-      { ...this.common(jobId, args), source: 'feedback', filters: normalised, minReward: filters.minReward ?? threshold },
+      { ...(await this.common(jobId, args)), source: 'feedback', filters: normalised, minReward: filters.minReward ?? threshold },
       options,
     );
   }
 
-  exportPage(id: number, format: DatasetFormat, after: number, maxBytes: number): { text: string; count: number; next: number | null } {
-    const { store } = this.deps;
-    return store.db.transaction(() => {
-      this.require(id);
-      return exportPage(store, id, format, after, maxBytes);
-    })();
+  /**
+   * A page of a dataset as JSONL, built a slice at a time so other callers are answered in between, and
+   * already encoded for the wire (a transport that takes bytes sends them without serializing 16 MiB on
+   * this thread). A dataset deleted meanwhile is not_found.
+   */
+  async exportPage(id: number, format: DatasetFormat, after: number, maxBytes: number, signal?: AbortSignal): Promise<EncodedJson<ExportedPage>> {
+    this.require(id);
+    const page = await exportPageEncoded(this.deps.store, id, format, after, maxBytes, signal);
+    this.require(id);
+    return page;
   }
 
   /** Cancels running jobs and removes this process's uploads. */
@@ -191,19 +200,19 @@ export class DatasetService {
     await this.uploads.dispose();
   }
 
-  private importPath(file: string, fileName: string, jobId: string, input: ImportFileArgs, options: JobOptions): Promise<ImportOutcome> {
+  private async importPath(file: string, fileName: string, jobId: string, input: ImportFileArgs, options: JobOptions): Promise<ImportOutcome> {
     const args = parseInput(ImportFileArgs, input);
     return this.run(
-      { ...this.common(jobId, args), source: 'file', file, fileName, skipInvalid: args.skipInvalid, maxRecordBytes: this.deps.maxRecordBytes ?? MAX_RECORD_BYTES },
+      { ...(await this.common(jobId, args)), source: 'file', file, fileName, skipInvalid: args.skipInvalid, maxRecordBytes: this.deps.maxRecordBytes ?? MAX_RECORD_BYTES },
       options,
     );
   }
 
-  private common(jobId: string, args: { name?: string; validationShare: number; seed: number; dropDuplicates: boolean; tokenizerModel?: string }) {
+  private async common(jobId: string, args: { name?: string; validationShare: number; seed: number; dropDuplicates: boolean; tokenizerModel?: string }) {
     if (args.name !== undefined && this.deps.store.datasets.byName(args.name)) {
       throw new AppError('conflict', `There is already a dataset named "${args.name}": choose another name.`, { field: 'args.name' });
     }
-    const tokenizerModel = args.tokenizerModel !== undefined ? checkGguf(args.tokenizerModel) : this.settings().tokenizerModel;
+    const tokenizerModel = args.tokenizerModel !== undefined ? await checkGguf(args.tokenizerModel) : this.settings().tokenizerModel;
     mkdirSync(this.tmpDir, { recursive: true });
     return {
       jobId,
@@ -256,22 +265,10 @@ function notFound(id: number): AppError {
   return new AppError('not_found', `There is no dataset ${id}.`, { field: 'args.id' });
 }
 
-/** The absolute path of a readable GGUF file, or an error saying what is wrong with it. */
-function checkGguf(path: string): string {
-  const file = resolve(path);
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (error) {
-    throw new AppError('invalid_arguments', `Cannot read the tokenizer model ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { field: 'tokenizerModel' });
-  }
-  const magic = Buffer.alloc(4);
-  try {
-    readSync(fd, magic, 0, 4, 0);
-  } finally {
-    closeSync(fd);
-  }
-  if (magic.toString('latin1') !== 'GGUF') throw new AppError('invalid_arguments', `${file} is not a GGUF model file.`, { field: 'tokenizerModel' });
+/** The absolute path of a regular file that starts like a GGUF model, or an error saying what is wrong with it. */
+async function checkGguf(path: string): Promise<string> {
+  const { path: file, head } = await readHead(path, 4, { field: 'tokenizerModel', what: 'The tokenizer model' });
+  if (head.toString('latin1') !== 'GGUF') throw new AppError('invalid_arguments', `${file} is not a GGUF model file.`, { field: 'tokenizerModel' });
   return file;
 }
 

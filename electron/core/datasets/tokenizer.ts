@@ -1,4 +1,5 @@
 import { AppError } from '../../../shared/errors';
+import { checkRegularFile } from '../files';
 
 /** A model's tokenizer, for token counts. */
 export interface Tokenizer {
@@ -12,6 +13,9 @@ export interface Tokenizer {
  * so a 7B base model loads in well under a second) on the CPU backend.
  */
 export async function loadTokenizer(modelPath: string): Promise<Tokenizer> {
+  // Checked again here, where the file is opened natively: a path swapped for a FIFO since the service
+  // checked it would block llama.cpp's open for good.
+  await checkRegularFile(modelPath, { field: 'tokenizerModel', what: 'The tokenizer model' });
   // Loaded here, not at the top: most imports count no tokens, and node-llama-cpp takes a while to load.
   const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
   const logs: string[] = [];

@@ -36,6 +36,11 @@ export class LocalModelHost {
 
   constructor(private readonly llama: LlamaRuntime) {}
 
+  /** The loaded base's path, if any. */
+  get loadedPath(): string | undefined {
+    return this.model ? this.modelPath : undefined;
+  }
+
   /** Whether `modelPath` is the loaded base (so the caller can say "loading…" only when it is not). */
   has(modelPath: string): boolean {
     return this.modelPath === modelPath && this.model !== undefined;
@@ -73,6 +78,11 @@ export class LocalModelHost {
     // Each generation starts from an empty sequence, as the trainer's examples do.
     await this.sequence!.clearHistory();
     return { model, renderer: this.renderer, sequence: this.sequence! };
+  }
+
+  /** Loads a base ahead of its next use (after a training job gave the GPU back). */
+  async preload(modelPath: string): Promise<void> {
+    await this.loadBase(modelPath);
   }
 
   /** Frees the context and the model, e.g. when the trainer needs the GPU. */

@@ -5,16 +5,19 @@ import type { Token } from 'node-llama-cpp';
 import type { Store } from '../../../db/store';
 import type { GenerationRecord, SamplingSettings } from '../../../shared/contract/artifacts';
 import { GenerateArgs, GenerationSettings } from '../../../shared/contract/generation';
-import type { GenerateResult, GeneratedKind, PromptTemplate } from '../../../shared/contract/generation';
+import type { GenerateResult, GeneratedKind, GpuYield, PromptTemplate } from '../../../shared/contract/generation';
 import type { InstalledModel } from '../../../shared/contract/models';
 import { AppError } from '../../../shared/errors';
 import { chatTurn, unwrapMermaid } from '../../../shared/prompts';
 import type { ArtifactService } from '../artifacts';
+import type { ValidationService } from '../validation';
+import type { ValidationResult } from '../../../shared/contract/validation';
 import type { LlamaRuntime } from '../llama';
 import { sha256File } from '../models/hash';
 import type { OllamaProvider } from '../ollama';
 import { parseInput } from '../parseArgs';
 import { byKind, loadPromptTemplates } from '../prompts/templates';
+import type { VersionRegistry } from '../versions/registry';
 import { checkAdapter } from './adapter';
 import { LocalModelHost } from './localModel';
 import type { Loaded } from './localModel';
@@ -32,6 +35,10 @@ export interface GenerationDeps {
   readonly models: { get(id: number): InstalledModel; list(): Promise<{ models: InstalledModel[] }> };
   readonly ollama: OllamaProvider;
   readonly artifacts: ArtifactService;
+  readonly validation: ValidationService;
+  /** Which version serves each kind (the 'active' choice, and versions chosen by id). */
+  readonly registry: VersionRegistry;
+  readonly onYield: (event: GpuYield) => void;
   readonly onChunk: (event: { generationId: string; index: number; text: string }) => void;
   readonly onStatus: (event: { generationId: string; phase: Phase; message: string }) => void;
 }
@@ -44,6 +51,13 @@ interface Written {
   readonly record: Omit<GenerationRecord, 'sampling' | 'provider'>;
 }
 
+/** A local model, resolved from the caller's choice: the base, and the adapter (a registered version's or a file). */
+interface LocalChoice {
+  readonly modelId: number;
+  readonly adapterPath: string | null;
+  readonly version: { id: number; number: number } | null;
+}
+
 /**
  * Generates artifacts: the kind's prompt template, rendered by the trainer's own renderer (ExampleRenderer),
  * streamed from a local model through node-llama-cpp (or from Ollama), then stored with how it was made
@@ -53,6 +67,9 @@ export class GenerationService {
   readonly host: LocalModelHost;
   private readonly running = new Map<string, AbortController>();
   private queue: Promise<unknown> = Promise.resolve();
+  private gpuYield: GpuYield = { jobId: null, message: null };
+  /** The base that was loaded when a job took the GPU: loaded again when the job ends. */
+  private yieldedPath: string | undefined;
 
   constructor(private readonly deps: GenerationDeps) {
     this.host = new LocalModelHost(deps.llama);
@@ -71,6 +88,28 @@ export class GenerationService {
 
   async templates(): Promise<{ templates: PromptTemplate[] }> {
     return { templates: await loadPromptTemplates(this.deps.dataDir) };
+  }
+
+  yielded(): GpuYield {
+    return this.gpuYield;
+  }
+
+  /** The local model gives the GPU up for a training job (it reloads at the next generation after the job). */
+  async yieldFor(jobId: number, message: string): Promise<void> {
+    this.yieldedPath = this.host.loadedPath;
+    await this.serialized(() => this.host.unload());
+    this.gpuYield = { jobId, message };
+    this.deps.onYield(this.gpuYield);
+  }
+
+  /** The job that had the GPU ended: the model it unloaded loads again (a failed load waits for the next generation). */
+  async reclaim(): Promise<void> {
+    if (this.gpuYield.jobId === null) return;
+    const path = this.yieldedPath;
+    this.yieldedPath = undefined;
+    this.gpuYield = { jobId: null, message: null };
+    this.deps.onYield(this.gpuYield);
+    if (path) await this.serialized(() => this.host.preload(path)).catch(() => undefined);
   }
 
   /** A generation is running or waiting: adaptive training jobs wait for it. */
@@ -102,17 +141,19 @@ export class GenerationService {
       this.deps.onStatus({ generationId: args.generationId, phase, message });
     try {
       const templates = byKind(await loadPromptTemplates(this.deps.dataDir));
+      const choice = args.model;
+      const local = choice.provider === 'ollama' ? null : await this.resolveLocal(choice, args.kind);
       const written = await this.serialized(() =>
-        args.model.provider === 'local'
-          ? this.writeLocal(args.model.modelId, args.model.adapterPath ?? null, args.kind, args.requirements, { ...sampling, seed }, { contextSize: args.contextSize ?? defaults.contextSize, threads: args.threads ?? defaults.threads }, templates, controller.signal, emit, status)
-          : this.writeOllama(args.model.model, chatTurn(templates, args.kind, args.requirements), { ...sampling, seed }, controller.signal, emit, status),
+        local
+          ? this.writeLocal(local, args.kind, args.requirements, { ...sampling, seed }, { contextSize: args.contextSize ?? defaults.contextSize, threads: args.threads ?? defaults.threads }, templates, controller.signal, emit, status)
+          : this.writeOllama((choice as { model: string }).model, chatTurn(templates, args.kind, args.requirements), { ...sampling, seed }, controller.signal, emit, status),
       );
       const { text, unwrapped } = DIAGRAM_KINDS.has(args.kind) ? unwrapMermaid(written.text) : { text: written.text, unwrapped: false };
       if (!text.trim()) {
         const why = written.record.finish === 'stopped' ? 'It was stopped before it wrote anything' : 'The model ended its reply at once';
         throw new AppError('unavailable', `${why}; nothing was stored. Generate again, or try another model or a higher temperature.`);
       }
-      const generation: GenerationRecord = { ...written.record, provider: args.model.provider, sampling: { ...sampling, seed } };
+      const generation: GenerationRecord = { ...written.record, provider: local ? 'local' : 'ollama', sampling: { ...sampling, seed } };
       status('validating', 'Validating…');
       const stored = await this.deps.artifacts.add(
         {
@@ -120,7 +161,7 @@ export class GenerationService {
           prompt: args.requirements,
           output: text,
           model: generation.modelName,
-          modelVersion: generation.adapter ? basename(generation.adapter.path) : 'base',
+          modelVersion: generation.version ? `v${generation.version.number}` : generation.adapter ? basename(generation.adapter.path) : 'base',
         },
         generation,
       );
@@ -129,6 +170,20 @@ export class GenerationService {
       signal?.removeEventListener('abort', onCallerAbort);
       this.running.delete(args.generationId);
     }
+  }
+
+  /** A generation that is not stored (the Models page's compare): the text, its validation and speed. */
+  async draft(args: { kind: GeneratedKind; requirements: string; modelId: number; versionId: number | null; seed: number; maxTokens?: number }): Promise<{ text: string; validation: ValidationResult | null; tokensPerSecond: number }> {
+    const defaults = this.settings();
+    const local = await this.resolveLocal({ provider: 'local', modelId: args.modelId, versionId: args.versionId }, args.kind);
+    const templates = byKind(await loadPromptTemplates(this.deps.dataDir));
+    const signal = new AbortController().signal;
+    const written = await this.serialized(() =>
+      this.writeLocal(local, args.kind, args.requirements, { ...defaults.sampling, ...(args.maxTokens ? { maxTokens: args.maxTokens } : {}), seed: args.seed }, { contextSize: defaults.contextSize, threads: defaults.threads }, templates, signal, () => undefined, () => undefined),
+    );
+    const text = DIAGRAM_KINDS.has(args.kind) ? unwrapMermaid(written.text).text : written.text;
+    const validation = text.trim() ? await this.deps.validation.check({ kind: args.kind, text }) : null;
+    return { text, validation, tokensPerSecond: written.record.tokensPerSecond };
   }
 
   async dispose(): Promise<void> {
@@ -144,9 +199,28 @@ export class GenerationService {
     return next;
   }
 
+  /** The base and adapter a local or 'active' choice stands for; a registered version is checked intact first. */
+  private async resolveLocal(choice: { provider: 'active' } | { provider: 'local'; modelId: number; versionId?: number | null; adapterPath?: string | null }, kind: GeneratedKind): Promise<LocalChoice> {
+    const { registry } = this.deps;
+    if (choice.provider === 'active') {
+      const serving = await registry.serving(kind);
+      if (!serving) throw new AppError('not_found', 'No model is installed: download or import one on the Models page.', { field: 'args.model' });
+      if (serving.version) await registry.checkIntact(serving.version, 'args.model');
+      return { modelId: serving.model.id, adapterPath: serving.version?.adapterPath ?? null, version: serving.version && { id: serving.version.id, number: serving.version.number } };
+    }
+    if (choice.versionId) {
+      const version = registry.require(choice.versionId, 'args.model.versionId');
+      if (version.modelId !== choice.modelId) {
+        throw new AppError('invalid_arguments', `v${version.number} is a version of ${version.baseName}, not of model ${choice.modelId}.`, { field: 'args.model.versionId' });
+      }
+      await registry.checkIntact(version, 'args.model.versionId');
+      return { modelId: choice.modelId, adapterPath: version.adapterPath, version: { id: version.id, number: version.number } };
+    }
+    return { modelId: choice.modelId, adapterPath: choice.adapterPath ?? null, version: null };
+  }
+
   private async writeLocal(
-    modelId: number,
-    adapterPath: string | null,
+    { modelId, adapterPath, version }: LocalChoice,
     kind: GeneratedKind,
     requirements: string,
     sampling: SamplingSettings & { seed: number },
@@ -191,6 +265,7 @@ export class GenerationService {
         modelName: model.name,
         modelHash: model.sha256,
         adapter,
+        version,
         contextSize,
         promptTokens: prompt.length,
         outputTokens: result.outputTokens,
@@ -219,6 +294,7 @@ export class GenerationService {
         modelName: `ollama:${modelName}`,
         modelHash: result.digest,
         adapter: null,
+        version: null,
         contextSize: null,
         promptTokens: result.promptTokens,
         outputTokens: result.outputTokens,

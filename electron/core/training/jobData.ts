@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { GeneratedKind } from '../../../shared/contract/generation';
 import type { PromptCompletion } from '../../../shared/training/examples';
 
 /** What a job trains on, written once into its folder so a resume (even after a restart) sees the same data. */
@@ -15,6 +16,8 @@ export interface JobFiles {
   readonly sha256: string;
   /** The version the job continues from (adaptive jobs), fixed at its first start. */
   readonly parent: { number: number; adapterPath: string } | null;
+  /** The artifact kinds of its training examples (what a version of it serves). */
+  readonly kinds: GeneratedKind[];
 }
 
 interface JobMeta {
@@ -23,6 +26,7 @@ interface JobMeta {
   sha256: string;
   hasValidation: boolean;
   parent: JobFiles['parent'];
+  kinds?: GeneratedKind[];
 }
 
 const toJsonl = (examples: readonly PromptCompletion[]) => examples.map((e) => JSON.stringify(e)).join('\n') + (examples.length ? '\n' : '');
@@ -61,6 +65,7 @@ export async function jobFiles(
       sha256: createHash('sha256').update(trainText).update('\0').update(validationText).digest('hex'),
       hasValidation: data.validation !== null,
       parent: data.parent,
+      kinds: kindsOf(data.train),
     };
     await writeAtomic(metaFile, JSON.stringify(meta));
   }
@@ -72,5 +77,12 @@ export async function jobFiles(
     validation: meta.validation,
     sha256: meta.sha256,
     parent: meta.parent,
+    kinds: meta.kinds ?? [],
   };
+}
+
+/** The distinct generated kinds among the examples, in the contract's order. */
+export function kindsOf(examples: readonly PromptCompletion[]): GeneratedKind[] {
+  const present = new Set(examples.map((e) => e.kind));
+  return GeneratedKind.options.filter((k) => present.has(k));
 }

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StoredJob } from '../../../db/jobs';
@@ -11,15 +12,19 @@ import { TrainingConfig } from '../../../shared/training/config';
 import type { TrainingConfigInput } from '../../../shared/training/config';
 import type { PromptCompletion } from '../../../shared/training/examples';
 import { TrainerMessage } from '../../../shared/training/protocol';
-import type { TrainerProgress, TrainerRequest, TrainerResult } from '../../../shared/training/protocol';
+import type { TrainerGate, TrainerProgress, TrainerRequest, TrainerResult } from '../../../shared/training/protocol';
+import { mixSeed, permutation } from '../../../shared/training/random';
+import { validationCount } from '../../../shared/training/split';
+import { GATE_MAX_TOKENS, GATE_PROMPTS } from '../../../shared/versions/gate';
 import { ChildHost } from '../childHost';
 import type { Spawner } from '../childHost';
 import type { Clock } from '../clock';
 import { trainingExamples } from '../datasets/training';
 import { parseInput } from '../parseArgs';
-import { jobFiles } from './jobData';
+import type { VersionRegistry } from '../versions/registry';
+import { jobFiles, kindsOf } from './jobData';
 import type { JobFiles } from './jobData';
-import { baseFolder, latestAdapter, writeVersion } from './versions';
+import { baseFolder, writeVersion } from './versions';
 
 /** Where `npm run build` puts the trainer's entry: out/workers/, next to the bundles that import this module. */
 export const DEFAULT_TRAINER_ENTRY = fileURLToPath(new URL('../workers/trainer.js', import.meta.url));
@@ -42,13 +47,21 @@ export interface SupervisorDeps {
   /** Adaptive jobs wait while this says the user is generating. */
   readonly isGenerating?: () => boolean;
   /** Called before a job starts (the generation model may give the GPU up here). */
-  readonly beforeJob?: () => Promise<void>;
+  readonly beforeJob?: (job: { id: number; model: InstalledModel; config: TrainingConfig }) => Promise<void>;
+  /** Why a configuration will not fit this machine (the guide's remedies), or null; checked before a job is queued. */
+  readonly refuse?: (model: InstalledModel, config: TrainingConfig) => Promise<string | null>;
+  /** Called when a job's trainer has ended, however it ended (the generation model may load again). */
+  readonly afterJob?: () => Promise<void>;
   /** Settings merged over the quick preset for adaptive jobs (tests make them tiny). */
   readonly adaptiveConfig?: TrainingConfigInput;
   /** Settings merged into every job's configuration where the job leaves them out (e.g. threads). */
   readonly jobDefaults?: TrainingConfigInput;
   /** How often the queue is looked at for jobs queued by any process, in ms. Default 1000. */
   readonly pollMs?: number;
+  /** Where finished jobs' versions are registered and gated. */
+  readonly registry: VersionRegistry;
+  /** The gate's greedy generations per side and their token limit (tests make them small). */
+  readonly gate?: { prompts: number; maxTokens: number };
 }
 
 interface Running {
@@ -58,6 +71,11 @@ interface Running {
   intent: 'pause' | 'cancel' | null;
   validationLoss: number | null;
   gpu: JobProgress['gpu'];
+  gate: TrainerGate | null;
+  /** Whether the job has held-out examples for the gate. */
+  readonly gated: boolean;
+  /** The version the gate compares with; null: the plain base. */
+  against: number | null;
   readonly finished: Promise<void>;
 }
 
@@ -82,6 +100,8 @@ export class Supervisor {
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private disposed = false;
+  /** The last job's clean-up (its trainer's exit, the GPU given back). */
+  private cleanup: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: SupervisorDeps) {}
 
@@ -98,7 +118,7 @@ export class Supervisor {
     return this.current?.host.pid;
   }
 
-  enqueue(input: StartJobArgs): Job {
+  async enqueue(input: StartJobArgs): Promise<Job> {
     const args = parseInput(StartJobArgs, input);
     const { store } = this.deps;
     const model = this.deps.models.get(args.modelId, 'args.modelId');
@@ -108,6 +128,8 @@ export class Supervisor {
     if (!dataset) throw new AppError('not_found', `There is no dataset ${args.datasetId}.`, { field: 'args.datasetId' });
     if (dataset.train === 0) throw new AppError('invalid_arguments', `Dataset "${dataset.name}" has no training examples.`, { field: 'args.datasetId' });
     const config = parseInput(TrainingConfig, { ...this.deps.jobDefaults, ...args.config }, 'args.config');
+    const refusal = await this.deps.refuse?.(model, config);
+    if (refusal) throw new AppError('invalid_arguments', refusal, { field: 'args.config' });
     const id = store.db.transaction(() => {
       const id = store.jobs.insertManual({ modelId: model.id, datasetId: dataset.id, config, now: this.now() });
       const ahead = store.jobs.running() ?? store.jobs.nextQueued();
@@ -156,11 +178,12 @@ export class Supervisor {
     this.disposed = true;
     clearInterval(this.timer);
     const running = this.current;
-    if (!running) return;
+    if (!running) return this.cleanup;
     running.intent ??= 'pause';
     running.host.send({ type: 'stop' });
     if ((await running.host.waitForExit(60_000)) === 'killed') running.host.addLog('[supervisor] the trainer did not stop within 60 s and was killed');
     await running.finished;
+    await this.cleanup;
   }
 
   // ---- the queue --------------------------------------------------------------------------------
@@ -241,6 +264,7 @@ export class Supervisor {
     let model: InstalledModel;
     let files: JobFiles;
     let config: TrainingConfig;
+    let gate: { examplesFile: string; against: string | null; number: number | null } | null;
     try {
       model = await this.modelFor(job);
       config = job.config ?? parseInput(TrainingConfig, { ...this.deps.jobDefaults, ...QUICK_PRESET, ...this.deps.adaptiveConfig }, 'config');
@@ -249,7 +273,8 @@ export class Supervisor {
       // A stored dataset brings its own split: one with no validation rows holds none out.
       if (job.type === 'manual' && !files.validationFile) config = { ...config, valSplit: 0 };
       this.deps.store.jobs.update(job.id, { modelId: model.id, config }, this.now());
-      await this.deps.beforeJob?.();
+      gate = await this.gateSet(job, model, files);
+      await this.deps.beforeJob?.({ id: job.id, model, config });
     } catch (error) {
       this.fail(job.id, (error as Error).message, []);
       return undefined;
@@ -265,11 +290,12 @@ export class Supervisor {
       });
     } catch (error) {
       this.fail(job.id, `The trainer could not start: ${(error as Error).message}`, []);
+      await this.deps.afterJob?.();
       return undefined;
     }
     if (job.checkpoint) this.deps.store.jobs.dropProgressAfter(job.id, Number(/step-(\d+)/.exec(job.checkpoint)?.[1] ?? 0));
     let settle!: () => void;
-    const running: Running = { job, host, intent: null, validationLoss: null, gpu: null, finished: new Promise((resolve) => (settle = resolve)) };
+    const running: Running = { job, host, intent: null, validationLoss: null, gpu: null, gate: null, gated: gate !== null, against: gate?.number ?? null, finished: new Promise((resolve) => (settle = resolve)) };
     const sampler = this.sampleGpu(running);
     const end = (finish: () => Promise<void> | void) => {
       clearInterval(sampler);
@@ -279,7 +305,12 @@ export class Supervisor {
         .finally(() => {
           this.current = undefined;
           settle();
-          void host.waitForExit(10_000).then(() => this.tick());
+          // dispose() waits for this: the generation model must not reload after the core is gone.
+          this.cleanup = host
+            .waitForExit(10_000)
+            .then(() => (this.disposed ? undefined : this.deps.afterJob?.()))
+            .catch((error: unknown) => console.warn(`[supervisor] ${(error as Error).message}`))
+            .then(() => this.tick());
         });
     };
     host.onMessage((message) => {
@@ -298,6 +329,9 @@ export class Supervisor {
           return host.addLog(`step ${message.step}: checkpoint ${message.path}`);
         case 'log':
           return host.addLog(message.text);
+        case 'gate':
+          running.gate = message.gate;
+          return;
         case 'done':
           return end(() => this.done(running, message.result, model, files));
         case 'error':
@@ -324,6 +358,7 @@ export class Supervisor {
         checkpointDir: join(files.dir, 'checkpoints'),
         ...(job.checkpoint ? { resumeFrom: job.checkpoint } : {}),
         ...(files.parent ? { initAdapter: files.parent.adapterPath } : {}),
+        ...(gate ? { gate: { examplesFile: gate.examplesFile, against: gate.against, prompts: this.deps.gate?.prompts ?? GATE_PROMPTS, maxTokens: this.deps.gate?.maxTokens ?? GATE_MAX_TOKENS } } : {}),
       },
     });
     return running;
@@ -376,14 +411,30 @@ export class Supervisor {
       dataset: { sha256: files.sha256, examples: files.examples, validation: files.validation },
       metrics: { trainLoss: result.trainLoss, validationLoss: result.validationLoss, steps: result.steps },
       createdAt: this.now(),
+    }, this.deps.store.versions.maxNumber(model.sha256));
+    const registered = this.deps.registry.register({
+      model,
+      number: version.number,
+      parent: files.parent?.number ?? null,
+      jobId: id,
+      jobType: running.job.type,
+      dir: version.dir,
+      adapterPath: version.adapterPath,
+      adapterSha256: version.adapterSha256,
+      kinds: files.kinds,
+      dataset: { examples: files.examples, validation: files.validation },
+      metrics: { trainLoss: result.trainLoss, validationLoss: result.validationLoss, steps: result.steps },
     });
+    const measured = running.gate ?? (running.gated ? 'the gate could not run: see the job log' : 'there are no held-out examples of its kinds yet');
+    const verdict = this.deps.registry.decide(registered.id, measured, running.against);
+    const trained = `Wrote v${version.number}${files.parent ? ` on top of v${files.parent.number}` : ''} (train loss ${result.trainLoss?.toFixed(3) ?? '—'}, validation ${result.validationLoss?.toFixed(3) ?? '—'}).`;
     this.changed(
       store.jobs.update(id, {
         status: 'succeeded',
         ownerPid: null,
         requested: null,
         version,
-        message: `Wrote v${version.number}${files.parent ? ` on top of v${files.parent.number}` : ''} (train loss ${result.trainLoss?.toFixed(3) ?? '—'}, validation ${result.validationLoss?.toFixed(3) ?? '—'}).`,
+        message: `${trained} ${verdict.message}`,
         finishedAt: this.now(),
       }, this.now()),
     );
@@ -411,10 +462,36 @@ export class Supervisor {
       if (train.length === 0) throw new AppError('invalid_arguments', `Dataset ${job.datasetId} has no training examples.`);
       return { train, validation: validation.length ? validation : null, parent: null };
     }
-    const examples = this.deps.store.jobs.batchExamples(job.batchId!).map((e) => ({ prompt: e.prompt, completion: e.completion, kind: e.kind as PromptCompletion['kind'] }));
-    if (examples.length === 0) throw new AppError('invalid_arguments', `Batch ${job.batchId} has no examples.`);
-    // The held-out slice comes from the config's valSplit (seeded), inside the trainer.
-    return { train: examples, validation: null, parent: await latestAdapter(baseFolder(this.deps.dataDir, model)) };
+    const rows = this.deps.store.jobs.batchExamples(job.batchId!);
+    if (rows.length === 0) throw new AppError('invalid_arguments', `Batch ${job.batchId} has no examples.`);
+    // The held-out slice is chosen once per batch (seeded by its id) and kept: the gate's set for every later version.
+    let heldOut = new Set(rows.filter((r) => r.heldOut).map((r) => rows.indexOf(r)));
+    if (heldOut.size === 0) {
+      const valSplit = (job.config ?? { ...QUICK_PRESET, ...this.deps.adaptiveConfig }).valSplit ?? 0.1;
+      const order = permutation(rows.length, mixSeed(job.batchId!, 0x6a7e));
+      heldOut = new Set(order.slice(0, validationCount(rows.length, valSplit)));
+      this.deps.store.versions.holdOut(job.batchId!, rows.filter((_, i) => heldOut.has(i)));
+    }
+    const example = (e: (typeof rows)[number]) => ({ prompt: e.prompt, completion: e.completion, kind: e.kind as PromptCompletion['kind'] });
+    const train = rows.filter((_, i) => !heldOut.has(i)).map(example);
+    const validation = rows.filter((_, i) => heldOut.has(i)).map(example);
+    const parent = this.deps.registry.parentFor(model, kindsOf(train));
+    return { train, validation: validation.length ? validation : null, parent: parent ? { number: parent.number, adapterPath: parent.adapterPath } : null };
+  }
+
+  /**
+   * The gate's held-out set, written for the trainer: every held-out example of the job's kinds (the same set
+   * for every version), else the job's own validation examples; and the version it is compared with.
+   */
+  private async gateSet(job: StoredJob, model: InstalledModel, files: JobFiles): Promise<{ examplesFile: string; against: string | null; number: number | null } | null> {
+    const { registry, store } = this.deps;
+    const held = store.versions.heldOut(files.kinds);
+    const examplesFile = join(files.dir, 'gate.jsonl');
+    if (held.length) await writeFile(examplesFile, held.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    else if (!files.validationFile) return null;
+    const parent = files.parent ? (store.versions.byNumber(model.sha256, files.parent.number) ?? null) : null;
+    const against = registry.comparedWith(model, files.kinds, parent);
+    return { examplesFile: held.length ? examplesFile : files.validationFile!, against: against?.adapterPath ?? null, number: against?.number ?? null };
   }
 
   private sampleGpu(running: Running): NodeJS.Timeout {

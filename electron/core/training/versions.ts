@@ -1,5 +1,4 @@
 import { copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InstalledModel } from '../../../shared/contract/models';
 import type { TrainingConfig } from '../../../shared/training/config';
@@ -20,16 +19,6 @@ export async function versionNumbers(folder: string): Promise<number[]> {
     .filter((n): n is string => n !== undefined)
     .map(Number)
     .sort((a, b) => a - b);
-}
-
-/** The newest version's adapter of a base, which adaptive jobs continue from; null before the first. */
-export async function latestAdapter(folder: string): Promise<{ number: number; adapterPath: string } | null> {
-  const numbers = await versionNumbers(folder);
-  for (const n of numbers.reverse()) {
-    const adapterPath = join(folder, `v${n}`, 'adapter.gguf');
-    if (existsSync(adapterPath)) return { number: n, adapterPath };
-  }
-  return null;
 }
 
 export interface VersionManifest {
@@ -53,16 +42,20 @@ export async function writeVersion(
   folder: string,
   adapter: string,
   manifest: Omit<VersionManifest, 'version' | 'adapterSha256'>,
-): Promise<{ number: number; dir: string; adapterPath: string }> {
+  /** The highest number the registry has for this base (a deleted version's number is not reused). */
+  registered = 0,
+): Promise<{ number: number; dir: string; adapterPath: string; adapterSha256: string }> {
   await mkdir(folder, { recursive: true });
-  const number = ((await versionNumbers(folder)).at(-1) ?? 0) + 1;
+  const number = Math.max((await versionNumbers(folder)).at(-1) ?? 0, registered) + 1;
   const dir = join(folder, `v${number}`);
   const staging = join(folder, `.v${number}.partial`);
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging);
+  let adapterSha256: string;
   try {
     await copyFile(adapter, join(staging, 'adapter.gguf'));
-    const full: VersionManifest = { ...manifest, version: number, adapterSha256: await sha256File(join(staging, 'adapter.gguf')) };
+    adapterSha256 = await sha256File(join(staging, 'adapter.gguf'));
+    const full: VersionManifest = { ...manifest, version: number, adapterSha256 };
     await writeFile(join(staging, 'manifest.json'), `${JSON.stringify(full, null, 2)}\n`);
     syncToDisk(join(staging, 'adapter.gguf'));
     syncToDisk(join(staging, 'manifest.json'));
@@ -73,5 +66,5 @@ export async function writeVersion(
     await rm(staging, { recursive: true, force: true });
     throw error;
   }
-  return { number, dir, adapterPath: join(dir, 'adapter.gguf') };
+  return { number, dir, adapterPath: join(dir, 'adapter.gguf'), adapterSha256 };
 }

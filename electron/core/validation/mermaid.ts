@@ -38,6 +38,14 @@ function headerLine(body: string): string {
  * related entity declared (15); flowchart: nodes (20), edges (20), no isolated node (10); sequence:
  * participants (20), messages (20), every participant in a message (10).
  */
+/** Points for "Mermaid's own parser accepts it": the one check of that weight, so it tells a parsing diagram apart. */
+const PARSE_POINTS = 40;
+
+/** Whether a diagram's validation says Mermaid parsed it (the gate's "valid Mermaid"). */
+export function parsesAsMermaid(result: ValidationResult): boolean {
+  return result.reasons.some((r) => r.of === PARSE_POINTS && r.ok);
+}
+
 export function scoreDiagram(kind: DiagramKind, text: string, parse: MermaidParse, validator: string): ValidationResult {
   const expected = EXPECTED[kind];
   const { body, hadFence, hadProse } = diagramText(text);
@@ -48,11 +56,11 @@ export function scoreDiagram(kind: DiagramKind, text: string, parse: MermaidPars
   card.check(headerOk, headerOk ? `Starts with ${header.split(/\s/)[0]}` : `Does not start with ${expected.keyword} (found "${header.slice(0, 40)}")`, 10);
 
   if (parse.status === 'invalid') {
-    card.check(false, `Mermaid cannot parse it: ${parse.error}`, 40);
+    card.check(false, `Mermaid cannot parse it: ${parse.error}`, PARSE_POINTS);
     card.check(false, 'Structure not checked: the diagram does not parse', 50);
     return card.result(kind, validator);
   }
-  card.check(true, `Mermaid parses it (as "${parse.diagramType}")`, 40);
+  card.check(true, `Mermaid parses it (as "${parse.diagramType}")`, PARSE_POINTS);
   if (!expected.types.includes(parse.diagramType)) {
     card.check(false, `It is a "${parse.diagramType}" diagram, not ${expected.name}`, 50);
     return card.result(kind, validator);

@@ -1,8 +1,9 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { AppError } from '../../../shared/errors';
+import { ChildHost, workerThreadSpawner } from '../childHost';
+import type { CrashInfo } from '../childHost';
 import { serveParsers } from './parserWorker';
 import type { ParseRequest, ParserUrls } from './parserWorker';
 
@@ -40,6 +41,7 @@ export const ScriptParse = z.discriminatedUnion('status', [
 export type ScriptParse = z.infer<typeof ScriptParse>;
 
 const Reply = z.object({ id: z.number(), status: z.enum(['parsed', 'invalid', 'failed']), error: z.string().optional() }).loose();
+type Reply = z.infer<typeof Reply>;
 
 export interface ParserHostOptions {
   /** A parse that takes longer is abandoned (the worker is restarted), in ms. Default 10 000. */
@@ -57,19 +59,25 @@ export const PARSER_VERSIONS = {
   typescript: (localRequire('typescript/package.json') as { version: string }).version,
 };
 
+/** The worker's entry: serveParsers as the source of a module of its own, so it needs no built file. */
+const ENTRY = `data:text/javascript,${encodeURIComponent(`import { parentPort, workerData } from 'node:worker_threads';\n(${serveParsers.toString()})(parentPort, (url) => import(url), workerData);\n`)}`;
+
 interface Pending {
   resolve(value: unknown): void;
   reject(error: AppError): void;
   timer: NodeJS.Timeout;
 }
 
+type Parsers = ChildHost<ParseRequest, Reply>;
+
 /**
- * Runs Mermaid's and TypeScript's parsers in a worker thread: a large diagram can take seconds to parse
- * and must not stall the main process, and Mermaid's DOM shim stays out of the main process's globals.
- * The worker starts on first use and is restarted after a timeout or a crash.
+ * Runs Mermaid's and TypeScript's parsers in a worker thread (through ChildHost): a large diagram can take
+ * seconds to parse and must not stall the main process, and Mermaid's DOM shim stays out of the main
+ * process's globals. The worker starts on first use and is restarted after a timeout or a crash; it keeps
+ * the process alive only while a parse is under way.
  */
 export class ParserHost {
-  private worker: Worker | undefined;
+  private host: Promise<Parsers> | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private disposed = false;
@@ -93,7 +101,7 @@ export class ParserHost {
 
   private request(body: { op: 'mermaid'; text: string } | { op: 'script'; text: string; fileName: string }): Promise<unknown> {
     if (this.disposed) return Promise.reject(new AppError('unavailable', 'The validator was shut down.'));
-    const worker = this.ensureWorker();
+    const started = this.ensureHost();
     const id = this.nextId++;
     const timeoutMs = this.options.timeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
@@ -101,54 +109,82 @@ export class ParserHost {
         void this.stop(new AppError('unavailable', `Parsing did not finish within ${timeoutMs / 1000} s; the text is too large or too complex to validate.`));
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      worker.ref(); // keep the process alive while a parse is under way
-      worker.postMessage({ id, ...body } satisfies ParseRequest);
+      started.then(
+        (host) => {
+          if (!this.pending.has(id)) return; // it timed out while the worker started
+          host.ref(); // keep the process alive while a parse is under way
+          host.send({ id, ...body } satisfies ParseRequest);
+        },
+        (error: unknown) => this.failAll(started, error as AppError),
+      );
     });
   }
 
-  private ensureWorker(): Worker {
-    if (this.worker) return this.worker;
+  private ensureHost(): Promise<Parsers> {
+    if (this.host) return this.host;
     const urls: ParserUrls = { happyDom: urlOf('happy-dom'), mermaid: urlOf('mermaid'), typescript: urlOf('typescript') };
-    const source = `import { parentPort, workerData } from 'node:worker_threads';\n(${serveParsers.toString()})(parentPort, (url) => import(url), workerData);\n`;
-    const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(source)}`), {
-      workerData: urls,
+    const started = ChildHost.start<ParseRequest, Reply>({
+      name: 'validator',
+      entry: ENTRY,
+      spawner: workerThreadSpawner,
+      messages: Reply,
+      data: urls,
       resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb ?? 1024 },
-      stdout: true, // mermaid logs to the console; keep it out of the CLI's output
-      stderr: true,
+      logLines: 50, // mermaid logs to the console: kept here, out of the CLI's output
     });
-    worker.stdout.resume();
-    worker.stderr.resume();
-    worker.on('message', (raw: unknown) => this.receive(raw));
-    worker.on('error', (error) => void this.stop(new AppError('unavailable', `The validator crashed: ${error.message}`)));
-    worker.on('exit', () => {
-      if (this.worker === worker) void this.stop(new AppError('unavailable', 'The validator stopped unexpectedly.'));
-    });
-    worker.unref();
-    this.worker = worker;
-    return worker;
+    this.host = started;
+    void started.then(
+      (host) => {
+        host.unref();
+        host.onMessage((reply) => this.receive(host, reply));
+        const ended = (crash?: CrashInfo) => this.failAll(started, new AppError('unavailable', `The validator stopped unexpectedly${crash ? ` (${crash.reason})${lastError(crash.logTail)}` : ''}.`));
+        host.onCrash(ended);
+        host.onExit(() => ended());
+      },
+      () => undefined, // request() fails its parses
+    );
+    return started;
   }
 
-  private receive(raw: unknown): void {
-    const reply = Reply.safeParse(raw);
-    if (!reply.success) return;
-    const entry = this.pending.get(reply.data.id);
+  private receive(host: Parsers, reply: Reply): void {
+    const entry = this.pending.get(reply.id);
     if (!entry) return;
-    this.pending.delete(reply.data.id);
+    this.pending.delete(reply.id);
     clearTimeout(entry.timer);
-    if (this.pending.size === 0) this.worker?.unref();
-    if (reply.data.status === 'failed') entry.reject(new AppError('unavailable', `The parser could not run: ${reply.data.error ?? 'unknown error'}`));
-    else entry.resolve(raw);
+    if (this.pending.size === 0) host.unref();
+    if (reply.status === 'failed') entry.reject(new AppError('unavailable', `The parser could not run: ${reply.error ?? 'unknown error'}`));
+    else entry.resolve(reply);
+  }
+
+  /** The worker `host` ended or never started: its parses fail with `error`; the next request starts a new one. */
+  private failAll(host: Promise<Parsers>, error: AppError): void {
+    if (this.host !== host) return; // one we stopped ourselves
+    this.host = undefined;
+    this.rejectPending(error);
   }
 
   /** Fails every pending parse with `error` and ends the worker; the next request starts a new one. */
   private async stop(error: AppError): Promise<void> {
-    const worker = this.worker;
-    this.worker = undefined;
+    const started = this.host;
+    this.host = undefined;
+    this.rejectPending(error);
+    const host = await started?.catch(() => undefined);
+    if (!host) return;
+    host.kill();
+    await host.waitForExit(5000);
+  }
+
+  private rejectPending(error: AppError): void {
     for (const entry of this.pending.values()) {
       clearTimeout(entry.timer);
       entry.reject(error);
     }
     this.pending.clear();
-    await worker?.terminate();
   }
+}
+
+/** An uncaught error's first line ("Error: …", "RangeError: …"): the last line of the log that is not a stack frame. */
+function lastError(logTail: string[]): string {
+  const line = logTail.findLast((l) => l.trim() !== '' && !/^\s+at /.test(l));
+  return line ? `: ${line}` : '';
 }
