@@ -10,6 +10,7 @@ import type { Job } from '../../../shared/contract/training';
 import type { Version } from '../../../shared/contract/versions';
 import type { RpcClient } from '../../../shared/rpc/client';
 import { LoraTarget } from '../../../shared/training/config';
+import { GATE_PROMPTS } from '../../../shared/versions/gate';
 import type { TrainingConfigInput } from '../../../shared/training/config';
 import { writeTinyModel } from '../../helpers/tinyModel';
 import type { TinyModelSpec } from '../../helpers/tinyModel';
@@ -56,7 +57,7 @@ export interface LoopCore {
 
 /**
  * Writes the base into `dir`, starts a core serving jobs on `dir/data`, imports the base, and sets the loop up:
- * greedy generation on `generationThreads`, jobs on `trainThreads`, batches of BATCH_SIZE at MIN_REWARD.
+ * greedy generation and jobs on the given threads, batches of BATCH_SIZE at MIN_REWARD.
  */
 export async function startLoop(dir: string, trainer: Trainer, threads: { generation: number; train: number }): Promise<LoopCore> {
   const modelPath = join(dir, 'tiny-erd-base.gguf');
@@ -64,7 +65,8 @@ export async function startLoop(dir: string, trainer: Trainer, threads: { genera
   const core = await createCore({
     dataDir: join(dir, 'data'),
     runJobs: true,
-    supervisor: { adaptiveConfig: ADAPTIVE, jobDefaults: { threads: threads.train, backend: 'cpu' }, pollMs: 200 },
+    // The gate's generations get the same token limit as the user's questions (the app's default is 256).
+    supervisor: { adaptiveConfig: ADAPTIVE, jobDefaults: { threads: threads.train, backend: 'cpu' }, pollMs: 200, gate: { prompts: GATE_PROMPTS, maxTokens: MAX_TOKENS } },
   });
   const client = core.connect();
   const api = client.api;

@@ -32,8 +32,8 @@ export interface UserOptions {
 }
 
 /** Valid the way the evaluation gate counts it: Mermaid's own parser accepts the diagram. */
-export function isValid(result: Pick<ValidationResult, 'reasons'> | null): boolean {
-  return result !== null && parsesAsMermaid(result as ValidationResult);
+export function isValid(result: ValidationResult | null): boolean {
+  return result !== null && parsesAsMermaid(result);
 }
 
 let generations = 0;
