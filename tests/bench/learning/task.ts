@@ -4,6 +4,8 @@
 // relation label) is a word of its requirements, lower case as written there: the answer is then the prompt's
 // own tokens rearranged, which a tiny model learns far sooner than upper-case names (other tokens entirely;
 // with those the same loop stalled at 0.75 valid).
+import { seededRandom } from '../../../shared/training/random';
+
 
 /** One entity of a domain: its diagram name, the word the sentences use, and attributes to pick from. */
 interface EntitySpec {
@@ -158,17 +160,8 @@ export interface ErdTask {
   readonly relations: number;
 }
 
-/** mulberry32: deterministic uniform numbers in [0, 1). */
-export function uniform(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic uniform numbers in [0, 1): the trainer's own seeded generator (mulberry32). */
+export const uniform = seededRandom;
 
 const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 /** Fisher–Yates with `random`. */
