@@ -105,6 +105,8 @@ export const AppNotification = z.object({
   body: z.string(),
   at: Timestamp,
   subject: NotificationSubject,
+  /** The desktop showed it as a native notification (the page then lists it without a toast). */
+  native: z.boolean(),
 });
 export type AppNotification = z.infer<typeof AppNotification>;
 

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { downloadNotice, gateNotice, jobNotice } from '../../electron/core/app/notifications';
+import { downloadNotice, gateNotice, jobNotice, NotificationCenter } from '../../electron/core/app/notifications';
 import type { Notifier } from '../../electron/core/app/notifications';
 import { createCore } from '../../electron/core/services';
 import type { AppNotification } from '../../shared/contract/app';
@@ -20,8 +20,9 @@ import { MEMORISE } from '../helpers/training';
 /** A stand-in notifier: records what it was asked to show. */
 class StandInNotifier implements Notifier {
   readonly shown: AppNotification[] = [];
-  show(notification: AppNotification): void {
-    this.shown.push(notification);
+  show(notification: Omit<AppNotification, 'native'>): boolean {
+    this.shown.push({ ...notification, native: true });
+    return true;
   }
 }
 
@@ -184,5 +185,37 @@ describe('notifications of downloads', () => {
       await core.dispose();
       dir.remove();
     }
+  });
+});
+
+describe('one notice, shown once', () => {
+  const input = { level: 'info' as const, title: 'Hello', body: 'World', subject: { kind: 'app' as const, id: null } };
+  const centre = (notifier?: Notifier) => {
+    const page: AppNotification[] = [];
+    return { page, centre: new NotificationCenter({ clock: () => new Date('2026-01-01T00:00:00Z'), emit: (n) => page.push(n), notifier }) };
+  };
+
+  it('shown natively, the page lists it without a toast; not shown (the window in front, or no notifier), the page toasts it', () => {
+    let inFront = false;
+    // A stand-in for Electron's notifier: it shows nothing while the window has the focus.
+    const desktop: Notifier = { show: () => !inFront };
+    const { page, centre: withDesktop } = centre(desktop);
+    withDesktop.push(input);
+    inFront = true;
+    withDesktop.push(input);
+    expect(page.map((n) => n.native)).toEqual([true, false]);
+    const headless = centre();
+    headless.centre.push(input);
+    expect(headless.page.map((n) => n.native)).toEqual([false]);
+  });
+
+  it('a notifier that throws leaves the notice to the page', () => {
+    const { page, centre: broken } = centre({
+      show: () => {
+        throw new Error('no notification daemon');
+      },
+    });
+    expect(broken.push(input).native).toBe(false);
+    expect(page).toHaveLength(1);
   });
 });

@@ -80,8 +80,9 @@ class StandInTray implements TrayHost {
 /** A stand-in notifier: records what it was asked to show. */
 class StandInNotifier implements Notifier {
   readonly shown: AppNotification[] = [];
-  show(notification: AppNotification): void {
-    this.shown.push(notification);
+  show(notification: Omit<AppNotification, 'native'>): boolean {
+    this.shown.push({ ...notification, native: true });
+    return true;
   }
 }
 

@@ -7,7 +7,8 @@ import type { Clock } from '../clock';
 
 /** Shows a notification outside the page: Electron's native notifications in the desktop app. */
 export interface Notifier {
-  show(notification: AppNotification): void;
+  /** Whether it was shown natively; when not (the window has the focus, the system has none), the page toasts it. */
+  show(notification: Omit<AppNotification, 'native'>): boolean;
 }
 
 /** A notification before it has an id and a time. */
@@ -75,9 +76,10 @@ export interface NotificationCenterDeps {
 }
 
 /**
- * Turns the core's events into notifications: each is kept (the recent ones), pushed as a contract event (the
- * page shows it) and given to the notifier (the desktop shows it natively). A job or download is told of once
- * per state it reaches, however often its state is reported.
+ * Turns the core's events into notifications: each is given to the notifier (the desktop shows it natively when
+ * its window is not in front), kept (the recent ones) and pushed as a contract event (the page lists it, and toasts
+ * it unless it was shown natively). A job or download is told of once per state it reaches, however often its
+ * state is reported.
  */
 export class NotificationCenter {
   private readonly recentOnes: AppNotification[] = [];
@@ -87,15 +89,18 @@ export class NotificationCenter {
   constructor(private readonly deps: NotificationCenterDeps) {}
 
   push(input: NotificationInput): AppNotification {
-    const notification: AppNotification = { id: this.nextId++, ...input, at: this.deps.clock().toISOString() };
+    const base = { id: this.nextId++, ...input, at: this.deps.clock().toISOString() };
+    let native = false;
+    try {
+      native = this.deps.notifier?.show(base) ?? false;
+    } catch (error) {
+      console.warn(`[app] the notification "${base.title}" could not be shown: ${(error as Error).message}`);
+    }
+    // One notice, shown once: natively, or else as the page's toast.
+    const notification: AppNotification = { ...base, native };
     this.recentOnes.unshift(notification);
     this.recentOnes.length = Math.min(this.recentOnes.length, this.deps.keep ?? 100);
     this.deps.emit(notification);
-    try {
-      this.deps.notifier?.show(notification);
-    } catch (error) {
-      console.warn(`[app] the notification "${notification.title}" could not be shown: ${(error as Error).message}`);
-    }
     return notification;
   }
 

@@ -125,7 +125,8 @@ client.on('app.notification', (notification) => {
   if (notifications.some((n) => n.id === notification.id)) return;
   useApp.setState({
     notifications: [notification, ...notifications].slice(0, 100),
-    toasts: [notification.id, ...toasts].slice(0, MAX_TOASTS),
+    // The desktop showed it natively (its window was not in front): the bell lists it, no toast repeats it.
+    toasts: notification.native ? toasts : [notification.id, ...toasts].slice(0, MAX_TOASTS),
     unread: unread + 1,
   });
 });
