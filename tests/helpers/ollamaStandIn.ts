@@ -24,7 +24,9 @@
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 
 export interface StandInModel {
   name: string;
@@ -459,4 +461,29 @@ export class OllamaStandIn {
     res.write(`${JSON.stringify({ status: 'success' })}\n`);
     res.end();
   }
+}
+
+/**
+ * Starts stand-ins for a test file: each is closed after the test that started it. Call at the file's top level
+ * (it registers an afterEach).
+ */
+export function standInsPerTest(): (settings?: Partial<StandInSettings>) => Promise<OllamaStandIn> {
+  const started: OllamaStandIn[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((s) => s.close()));
+  });
+  return async (settings = {}) => {
+    const server = await OllamaStandIn.start(settings);
+    started.push(server);
+    return server;
+  };
+}
+
+/** A port on 127.0.0.1 nothing listens on (bound, then released): an Ollama that is down. */
+export async function closedPort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

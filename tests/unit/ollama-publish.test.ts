@@ -4,12 +4,10 @@
 // templates are checked on tiny GGUF files with real vocabularies and chat templates, read by node-llama-cpp.
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import type { Llama } from 'node-llama-cpp';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OllamaProvider } from '../../electron/core/ollama';
 import { ADAPTER_ROUTE_REMOVED_VERSION, MERGED_ROUTE_MIN_VERSION, ollamaChatFor, publishToOllama } from '../../electron/core/versions/publish';
 import type { OllamaChat, PublishProgress, PublishRequest } from '../../electron/core/versions/publish';
@@ -18,8 +16,8 @@ import { ValueType } from '../helpers/gguf/format';
 import type { MetaValue } from '../helpers/gguf/format';
 import { readGgufHeader } from '../helpers/gguf/reader';
 import { writeGguf } from '../helpers/gguf/writer';
-import { OllamaStandIn } from '../helpers/ollamaStandIn';
-import type { CreateRequestBody } from '../helpers/ollamaStandIn';
+import { closedPort, standInsPerTest } from '../helpers/ollamaStandIn';
+import type { CreateRequestBody, OllamaStandIn } from '../helpers/ollamaStandIn';
 import { makeTempDir } from '../helpers/tempDir';
 import { vocabPath, writeTinyAdapter, writeTinyModel } from '../helpers/tinyModel';
 
@@ -93,24 +91,8 @@ afterAll(async () => {
   dir.remove();
 });
 
-const standIns: OllamaStandIn[] = [];
-async function standIn(settings: Parameters<typeof OllamaStandIn.start>[0] = {}): Promise<OllamaStandIn> {
-  const server = await OllamaStandIn.start(settings);
-  standIns.push(server);
-  return server;
-}
-afterEach(async () => {
-  await Promise.all(standIns.splice(0).map((s) => s.close()));
-});
-
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** Each test's stand-ins are closed after it. */
+const standIn = standInsPerTest();
 
 async function rejection(promise: Promise<unknown>): Promise<AppError> {
   const error = await promise.then(

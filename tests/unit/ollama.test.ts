@@ -1,34 +1,17 @@
 // The Ollama provider against a stand-in for the Ollama server (tests/helpers/ollamaStandIn.ts): the real
 // server cannot run here, so a local HTTP server speaks the part of Ollama's REST API the app uses.
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OllamaProvider } from '../../electron/core/ollama';
 import type { OllamaGenerateRequest } from '../../electron/core/ollama';
-import { OllamaStandIn, STAND_IN_MODELS } from '../helpers/ollamaStandIn';
+import { closedPort, STAND_IN_MODELS, standInsPerTest } from '../helpers/ollamaStandIn';
 import type { ChatRequestBody } from '../helpers/ollamaStandIn';
 import { AppError } from '../../shared/errors';
 import { OllamaStatus } from '../../shared/contract/models';
 
-const standIns: OllamaStandIn[] = [];
-async function standIn(settings: Parameters<typeof OllamaStandIn.start>[0] = {}): Promise<OllamaStandIn> {
-  const server = await OllamaStandIn.start(settings);
-  standIns.push(server);
-  return server;
-}
 
-afterEach(async () => {
-  await Promise.all(standIns.splice(0).map((s) => s.close()));
-});
 
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** Each test's stand-ins are closed after it. */
+const standIn = standInsPerTest();
 
 const sampling = { temperature: 0.3, topP: 0.85, maxTokens: 256, seed: 1234 };
 
