@@ -14,6 +14,7 @@ import type { RewardPolicy } from '../../shared/reward';
 import { openDataFolder } from './app/dataFolder';
 import type { Notifier } from './app/notifications';
 import { AppService } from './app/service';
+import { backendSetting } from './app/settings';
 import type { LoginItems } from './app/settings';
 import { ArtifactService } from './artifacts';
 import { systemClock } from './clock';
@@ -98,7 +99,8 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   const db = openDatabase(join(options.dataDir, 'architect.db'));
   const checkpointer = startCheckpointer(db);
   const store = createStore(db);
-  const llama = new LlamaRuntime();
+  // Generation follows the backend setting, read at each use: a change switches the runtime (app.setSettings below).
+  const llama = new LlamaRuntime(() => backendSetting(store));
   const validation = new ValidationService(options.validation);
   // Services report changes through the server below; they only do so once it exists.
   const learning = new LearningLoop(store, clock, (status) => rpc.emit('learning.changed', status));
@@ -205,6 +207,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     loginItems: options.loginItems,
     emitNotification: (notification) => rpc.emit('app.notification', notification),
     emitSettings: (view) => rpc.emit('app.settingsChanged', view),
+    backend: { refusal: () => generation.backendRefusal(), changed: () => generation.switchBackend() },
   });
   const rpc: RpcServer<Contract> = new RpcServer(contract, {
     system: {

@@ -1,15 +1,15 @@
 // The trainer child process's entry (built to out/workers/trainer.js), run by the core through ChildHost:
 // a forked Node process headless, Electron's utility process in the app. It loads node-llama-cpp and the
 // native trainer, says `ready`, runs the one job it is given (shared/training/protocol.ts), then exits 0.
-// Usage: trainer.js [--backend auto|cuda|cpu] (default auto: the backend node-llama-cpp picks).
-import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
+// Usage: trainer.js [--backend auto|cuda|cpu] (default auto: the backend node-llama-cpp picks). The supervisor
+// passes the job's backend resolved with the app's backend setting (training/plan.ts jobBackend).
 import type { Llama } from 'node-llama-cpp';
 import { AppError, toWireError } from '../../shared/errors';
 import { TrainerRequest } from '../../shared/training/protocol';
 import type { TrainerJob, TrainerMessage } from '../../shared/training/protocol';
 import type { PromptCompletion } from '../../shared/training/examples';
 import { readExamplesFile } from '../core/datasets/readFile';
-import { gpuOption } from '../core/llama';
+import { loadLlama } from '../core/llama';
 import { byKind, loadPromptTemplates } from '../core/prompts/templates';
 import { Trainer } from '../../native/index';
 import { finetune } from './engine';
@@ -30,9 +30,8 @@ function backendArg(): 'auto' | 'cuda' | 'cpu' {
 }
 
 async function load(): Promise<{ llama: Llama; trainer: Trainer }> {
-  const { gpu, notice } = await gpuOption(backendArg());
+  const { llama, notice } = await loadLlama(backendArg());
   if (notice) log('warn', notice);
-  const llama = await getLlama({ gpu, build: 'never', progressLogs: false, logLevel: LlamaLogLevel.error });
   // Loads the addon for node-llama-cpp's libraries: a trainer that cannot load fails here, before `ready`.
   return { llama, trainer: Trainer.forLlama(llama) };
 }

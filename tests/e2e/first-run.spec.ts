@@ -171,8 +171,19 @@ test('Settings: learning thresholds, reward ranges, theme, tray, backend and Oll
   const login = page.getByRole('checkbox', { name: 'Start at login (in the tray)' });
   await expect(login).toBeDisabled(); // the headless host cannot set it, and says so
   await expect(page.getByTestId('start-at-login-help')).toContainText('this host cannot set it');
+  // CUDA where it cannot run (no NVIDIA GPU here): the card says why; choosing again takes it back.
+  const machine = await withApi(server.url, (api) => api.system.hardware({}));
+  if (!machine.gpus.some((g) => /nvidia/i.test(g.vendor))) {
+    await page.getByLabel('Preferred backend').selectOption('cuda');
+    await expect(page.getByTestId('backend-problem')).toContainText('CUDA is chosen as the backend, but', { timeout: 15_000 });
+    await page.getByTestId('backend-problem').screenshot({ path: testInfo.outputPath('settings-backend-cuda.png') });
+  }
   await page.getByLabel('Preferred backend').selectOption('cpu');
-  await expect(page.getByTestId('backend-help')).toContainText('does not apply it yet');
+  await expect(page.getByTestId('backend-problem')).toBeHidden();
+  await expect(page.getByTestId('backend-help')).toContainText('training jobs whose backend is left at “auto”');
+  await expect(page.getByTestId('backend-help')).not.toContainText('does not apply it yet');
+  // The runtime switched to the CPU-only one: what runs now says so once it was probed again.
+  await expect(page.getByTestId('settings-backend-now')).toHaveText(/^CPU/, { timeout: 15_000 });
 
   // Ollama host: the stand-in answers there.
   const host = page.getByRole('form', { name: 'Ollama host' });

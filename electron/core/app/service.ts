@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Store } from '../../../db/store';
-import type { AppNotification, AppSettingsPatch, AppSettingsView, DataFolder } from '../../../shared/contract/app';
+import type { AppNotification, AppSettingsPatch, AppSettingsView, BackendChoice, DataFolder } from '../../../shared/contract/app';
 import { Id } from '../../../shared/contract/feedback';
 import type { LearningStatus } from '../../../shared/contract/learning';
 import type { Job } from '../../../shared/contract/training';
@@ -30,6 +30,16 @@ export interface AppServiceDeps {
   readonly emitNotification: (notification: AppNotification) => void;
   /** Pushes `app.settingsChanged`. */
   readonly emitSettings: (view: AppSettingsView) => void;
+  /** Applies the backend setting to the process's node-llama-cpp runtime; without it the setting is only stored. */
+  readonly backend?: BackendHook;
+}
+
+/** What a change of the backend setting does beyond storing it. */
+export interface BackendHook {
+  /** Why it cannot change now (a generation runs), or null. */
+  refusal(): string | null;
+  /** It changed (and is stored): the runtime switches to `backend`; settles once it has. */
+  changed(backend: BackendChoice): Promise<void>;
 }
 
 /** What the tray's menu items do in the desktop app. */
@@ -101,11 +111,20 @@ export class AppService {
     return this.view(this.read());
   }
 
+  /** Refuses a change of the backend while a generation runs (BackendHook.refusal), changing nothing. */
   setSettings(patch: AppSettingsPatch): AppSettingsView {
     const current = this.read().settings;
     const next = applyPatch(current, patch);
+    const backendChanged = next.backend !== current.backend;
+    const refusal = backendChanged ? this.deps.backend?.refusal() : null;
+    if (refusal) throw new AppError('conflict', refusal, { field: 'args.backend' });
     if (patch.startAtLogin !== undefined) this.applyLoginItem(patch.startAtLogin);
     writeAppSettings(this.deps.store, next);
+    if (backendChanged) {
+      this.deps.backend?.changed(next.backend).catch((error: unknown) => {
+        console.warn(`[app] switching to the ${next.backend} backend: ${(error as Error).message}`);
+      });
+    }
     return this.changed();
   }
 

@@ -1,5 +1,6 @@
 import type { Store } from '../../../db/store';
 import { AppSettings, AppSettingsPatch, DEFAULT_APP_SETTINGS } from '../../../shared/contract/app';
+import type { BackendChoice } from '../../../shared/contract/app';
 import { parseInput } from '../parseArgs';
 
 /** The key of the app's row in the settings table. */
@@ -62,4 +63,12 @@ export function applyPatch(current: AppSettings, patch: unknown): AppSettings {
 
 export function writeAppSettings(store: Store, settings: AppSettings): void {
   store.settings.set(APP_SETTINGS_KEY, settings);
+}
+
+/**
+ * The backend setting as stored now (its default when the row does not read): what generation runs on, and what a
+ * training job whose own backend is 'auto' takes when it starts.
+ */
+export function backendSetting(store: Store): BackendChoice {
+  return readAppSettings(store).settings.backend;
 }

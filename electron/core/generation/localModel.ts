@@ -1,4 +1,5 @@
-import type { LlamaContext, LlamaContextSequence, LlamaModel } from 'node-llama-cpp';
+import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel } from 'node-llama-cpp';
+import type { BackendChoice } from '../../../shared/contract/app';
 import { AppError } from '../../../shared/errors';
 import type { PromptTemplates } from '../../../shared/prompts';
 import type { LlamaRuntime } from '../llama';
@@ -20,7 +21,8 @@ interface ContextKey {
 /**
  * Keeps one base model loaded and one context on it. The base is loaded once and kept; another adapter
  * (or context size) gets a new context on the same loaded model, never a reload: adapters are applied per
- * context by node-llama-cpp and stay loaded with the model. Only another base model unloads this one.
+ * context by node-llama-cpp and stay loaded with the model. Only another base model unloads this one, or a
+ * change of the backend setting: a base loaded on the runtime of an earlier setting is loaded again on the new one.
  */
 export class LocalModelHost {
   /** Base-model loads so far (what "switching adapters does not reload" is measured by). */
@@ -29,6 +31,8 @@ export class LocalModelHost {
   contexts = 0;
   private modelPath: string | undefined;
   private model: Promise<LlamaModel> | undefined;
+  /** The runtime the base was loaded on, and the backend setting it was loaded for. */
+  private loadedOn: { llama: Llama; backend: BackendChoice | undefined } | undefined;
   private renderer: ExampleRenderer | undefined;
   private key: ContextKey | undefined;
   private context: LlamaContext | undefined;
@@ -41,9 +45,14 @@ export class LocalModelHost {
     return this.model ? this.modelPath : undefined;
   }
 
-  /** Whether `modelPath` is the loaded base (so the caller can say "loading…" only when it is not). */
+  /** What the loaded base runs on: the backend setting it was loaded for, node-llama-cpp's GPU type (false: the CPU). */
+  get runtime(): { readonly backend: BackendChoice | undefined; readonly gpu: Llama['gpu'] } | undefined {
+    return this.model && this.loadedOn ? { backend: this.loadedOn.backend, gpu: this.loadedOn.llama.gpu } : undefined;
+  }
+
+  /** Whether `modelPath` is the loaded base, on the backend set now (so the caller can say "loading…" only when it is not). */
   has(modelPath: string): boolean {
-    return this.modelPath === modelPath && this.model !== undefined;
+    return this.modelPath === modelPath && this.model !== undefined && this.loadedOn?.backend === this.llama.setting;
   }
 
   hasContext(adapterPath: string | null, contextSize: number, threads = 0): boolean {
@@ -94,19 +103,28 @@ export class LocalModelHost {
     const model = await this.model?.catch(() => undefined);
     this.model = undefined;
     this.modelPath = undefined;
+    this.loadedOn = undefined;
     await model?.dispose();
   }
 
   private async loadBase(modelPath: string): Promise<LlamaModel> {
+    // Rejects, saying why, when the backend set now cannot load (CUDA chosen where it cannot run).
+    const llama = await this.llama.get();
+    if (this.model && this.loadedOn?.llama !== llama) {
+      // The backend setting changed (GenerationService.switchBackend unloads at once; this is for a change it missed).
+      await this.unload();
+      await this.llama.release();
+    }
     if (this.modelPath !== modelPath || !this.model) {
       await this.unload();
       this.modelPath = modelPath;
       this.loads++;
-      const llama = await this.llama.get();
+      this.loadedOn = { llama, backend: this.llama.loadedFor };
       this.model = llama.loadModel({ modelPath });
       this.model.catch(() => {
         this.model = undefined;
         this.modelPath = undefined;
+        this.loadedOn = undefined;
       });
     }
     try {

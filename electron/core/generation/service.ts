@@ -117,6 +117,28 @@ export class GenerationService {
     return this.running.size > 0;
   }
 
+  /**
+   * Why the backend setting cannot change now, or null. Not while a generation runs: switching would take its model
+   * away mid-reply, and waiting for it would leave the setting saying one backend while another runs, for as long
+   * as the reply takes (minutes on a CPU).
+   */
+  backendRefusal(): string | null {
+    const n = this.running.size;
+    if (n === 0) return null;
+    return `${n === 1 ? 'A generation is' : `${n} generations are`} running: stop ${n === 1 ? 'it' : 'them'} on the Generate page (or let ${n === 1 ? 'it' : 'them'} finish), then change the backend.`;
+  }
+
+  /**
+   * The backend setting changed: once the work queued before it is done (a comparison, a reload after a training
+   * job), the model is unloaded and the runtime of the old setting disposed; the next generation loads both anew.
+   */
+  switchBackend(): Promise<void> {
+    return this.serialized(async () => {
+      await this.host.unload();
+      await this.deps.llama.release();
+    });
+  }
+
   stop(generationId: string): { stopped: boolean } {
     const controller = this.running.get(generationId);
     controller?.abort();

@@ -2,6 +2,7 @@
 // the machine offers, whether a configuration fits before a job starts, and whether the generation model must give
 // the GPU up for one. The CLI (`architect presets`, `architect train --preset`), the contract and the supervisor use it.
 import type { Store } from '../../../db/store';
+import type { BackendChoice } from '../../../shared/contract/app';
 import type { CatalogItem, InstalledModel, ModelShape } from '../../../shared/contract/models';
 import type { HardwareInfo } from '../../../shared/contract/system';
 import { PresetsArgs } from '../../../shared/contract/training';
@@ -12,6 +13,7 @@ import type { TrainingConfig } from '../../../shared/training/config';
 import { gbNumber } from '../../../shared/training/memory';
 import { CHECKPOINTING_TIME_FACTOR, checkFits, choosePreset, presetTiers, refuse, usableBytes } from '../../../shared/training/presets';
 import type { FitInput } from '../../../shared/training/presets';
+import { backendSetting } from '../app/settings';
 import { parseInput } from '../parseArgs';
 
 /** What the planner reads of the model registry (ModelService has it). */
@@ -51,6 +53,26 @@ export interface GpuShare {
   readonly unload: boolean;
   /** Why, for the Generate page; null when nothing is unloaded. */
   readonly message: string | null;
+}
+
+/** Where a job trains, once its own backend and the app's backend setting are put together. */
+export interface JobBackend {
+  /** The job's backend resolved: cpu, cuda (any GPU backend), or auto (node-llama-cpp picks) when both say auto. */
+  readonly backend: TrainingConfig['backend'];
+  /** The node-llama-cpp backend the trainer child loads (its `--backend`). */
+  readonly runtime: BackendChoice;
+  /** Whether the app's setting decided it: the job leaves its own backend at auto. */
+  readonly fromSetting: boolean;
+}
+
+/**
+ * A job's own backend wins; one left at auto takes the app's backend setting. A job's 'cuda' means any GPU backend,
+ * so the trainer loads strictly CUDA only when the app setting asks for CUDA, and the CPU-only runtime for a CPU job.
+ */
+export function jobBackend(asked: TrainingConfig['backend'], setting: BackendChoice): JobBackend {
+  const backend = asked === 'auto' ? setting : asked;
+  const runtime = backend === 'cpu' ? 'cpu' : setting === 'cuda' ? 'cuda' : 'auto';
+  return { backend, runtime, fromSetting: asked === 'auto' };
 }
 
 /** The examples and epochs the time estimate is for: one adaptive-learning batch, the guide's 3 epochs. */
@@ -122,6 +144,14 @@ export function machineMemory(hardware: HardwareInfo): MemoryWhere {
   return ramMemory(hardware, `${why}, so training runs on the CPU`);
 }
 
+/** The first GPU's free memory as the system reports it (nvidia-smi through systeminformation); null when unknown. */
+function systemGpuMemory(hardware: HardwareInfo): MemoryWhere | null {
+  const gpu = hardware.gpus.find((g) => g.vramTotalBytes !== null && g.vramUsedBytes !== null);
+  if (!gpu) return null;
+  const free = Math.max(0, gpu.vramTotalBytes! - gpu.vramUsedBytes!);
+  return { device: 'gpu', memoryBytes: free, source: 'gpu-free', text: `${formatGB(free)} free VRAM on ${gpu.model} (as the system reports it: generation runs on the CPU by the backend setting)` };
+}
+
 /** The middle value (the mean of the two middle ones for an even count). */
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -165,8 +195,9 @@ export class TrainingPlanner {
   }
 
   /**
-   * The chosen preset and every tier for an installed model, against free VRAM on a GPU backend, else RAM less the
-   * reserve (or a stated VRAM); on a CPU with the time a run takes at the measured speed (none before a first job).
+   * The chosen preset and every tier for an installed model, for a job that leaves its backend at auto (so by the app's
+   * backend setting): against free VRAM on a GPU backend, else RAM less the reserve (or a stated VRAM); on a CPU with
+   * the time a run takes at the measured speed (none before a first job).
    */
   async presets(args: PresetsArgs): Promise<PresetsResult> {
     const { modelId, maxLength, vramGB } = parseInput(PresetsArgs, args);
@@ -180,7 +211,7 @@ export class TrainingPlanner {
     if (!Number.isInteger(maxLength) || maxLength < 8 || maxLength > shape.contextLength) {
       throw new AppError('invalid_arguments', `maxLength must be a whole number from 8 to ${shape.contextLength} (the model's context), got ${maxLength}`, { field: 'args.maxLength' });
     }
-    const where = options.vramGB !== undefined ? statedVram(options.vramGB) : machineMemory(await this.deps.hardware());
+    const where = options.vramGB !== undefined ? statedVram(options.vramGB) : this.trainingMemory(await this.deps.hardware(), 'auto');
     const measured = where.device === 'cpu' && model.id !== null ? this.measuredSpeed(model.id) : null;
     // The estimate scales a rate without checkpointing; a job that ran with it was that much slower.
     const tokensPerSecond = measured ? measured.tokensPerSecond * (measured.gradientCheckpointing ? CHECKPOINTING_TIME_FACTOR : 1) : undefined;
@@ -211,7 +242,7 @@ export class TrainingPlanner {
   async refusal(modelId: number, config: TrainingConfig, generationModel: InstalledModel | null = null): Promise<string | null> {
     const model = await this.model(modelId, 'args.modelId');
     const hardware = await this.deps.hardware();
-    const where = this.trainingMemory(hardware, config);
+    const where = this.trainingMemory(hardware, config.backend);
     const held = where.device === 'gpu' ? this.heldBy(generationModel, hardware) : 0;
     return refuse(fitInput(model, { ...where, memoryBytes: where.memoryBytes + held }, config));
   }
@@ -225,7 +256,7 @@ export class TrainingPlanner {
   async gpuShare(modelId: number, config: TrainingConfig, generationModel: InstalledModel | null, jobId?: number): Promise<GpuShare> {
     if (!generationModel) return { unload: false, message: null };
     const hardware = await this.deps.hardware();
-    const where = this.trainingMemory(hardware, config);
+    const where = this.trainingMemory(hardware, config.backend);
     if (where.device !== 'gpu') return { unload: false, message: null };
     const model = await this.model(modelId, 'args.modelId');
     const generationBytes = estimateMemory(generationModel.sizeBytes, generationModel.shape).totalBytes;
@@ -260,10 +291,17 @@ export class TrainingPlanner {
     return null;
   }
 
-  /** Where a job with `config` trains: the GPU's free VRAM unless the config asks for the CPU, else RAM. */
-  private trainingMemory(hardware: HardwareInfo, config: TrainingConfig): MemoryWhere {
+  /**
+   * The memory a job whose own backend is `asked` trains in (jobBackend: auto takes the app's backend setting): RAM for
+   * the CPU backend; else the GPU's free VRAM, from node-llama-cpp's runtime, or from the system where the runtime runs
+   * on the CPU by the setting and the job asks for a GPU; else RAM.
+   */
+  private trainingMemory(hardware: HardwareInfo, asked: TrainingConfig['backend']): MemoryWhere {
+    const setting = backendSetting(this.deps.store);
+    const { backend, fromSetting } = jobBackend(asked, setting);
+    if (backend === 'cpu') return ramMemory(hardware, fromSetting ? "the app's backend setting is CPU only" : 'the job asks for the CPU backend');
     const where = machineMemory(hardware);
-    if (where.device === 'gpu' && config.backend === 'cpu') return ramMemory(hardware, 'the job asks for the CPU backend');
+    if (where.device === 'cpu' && setting === 'cpu') return systemGpuMemory(hardware) ?? where;
     return where;
   }
 

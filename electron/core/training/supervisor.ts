@@ -16,6 +16,7 @@ import type { TrainerGate, TrainerProgress, TrainerRequest, TrainerResult } from
 import { mixSeed, permutation } from '../../../shared/training/random';
 import { validationCount } from '../../../shared/training/split';
 import { GATE_MAX_TOKENS, GATE_PROMPTS } from '../../../shared/versions/gate';
+import { backendSetting } from '../app/settings';
 import { ChildHost } from '../childHost';
 import type { Spawner } from '../childHost';
 import type { Clock } from '../clock';
@@ -24,6 +25,8 @@ import { parseInput } from '../parseArgs';
 import type { VersionRegistry } from '../versions/registry';
 import { jobFiles, kindsOf } from './jobData';
 import type { JobFiles } from './jobData';
+import { jobBackend } from './plan';
+import type { JobBackend } from './plan';
 import { baseFolder, writeVersion } from './versions';
 
 /** Where `npm run build` puts the trainer's entry: out/workers/, next to the bundles that import this module. */
@@ -66,6 +69,8 @@ export interface SupervisorDeps {
 
 interface Running {
   readonly job: StoredJob;
+  /** Where it trains: its own backend, or the app's setting when it leaves its own at auto. */
+  readonly backend: JobBackend;
   readonly host: ChildHost<TrainerRequest, TrainerMessage>;
   /** What a stop asked for: a paused job resumes later, a cancelled one does not. */
   intent: 'pause' | 'cancel' | null;
@@ -77,6 +82,14 @@ interface Running {
   /** The version the gate compares with; null: the plain base. */
   against: number | null;
   readonly finished: Promise<void>;
+}
+
+/** The device of a job's backend, in words. */
+const deviceOf = ({ backend, runtime }: JobBackend) => (backend === 'cpu' ? 'the CPU' : backend === 'auto' ? 'the backend node-llama-cpp picks' : runtime === 'cuda' ? 'CUDA' : 'the GPU');
+
+/** Where a job trains and why, for its message and log. */
+function backendText(backend: JobBackend): string {
+  return `Trains on ${deviceOf(backend)}: ${backend.fromSetting ? "the app's backend setting, as this job leaves its own at auto" : 'the backend this job asks for'}`;
 }
 
 const alive = (pid: number | null) => {
@@ -265,6 +278,7 @@ export class Supervisor {
     let files: JobFiles;
     let config: TrainingConfig;
     let gate: { examplesFile: string; against: string | null; number: number | null } | null;
+    let backend: JobBackend;
     try {
       model = await this.modelFor(job);
       config = job.config ?? parseInput(TrainingConfig, { ...this.deps.jobDefaults, ...QUICK_PRESET, ...this.deps.adaptiveConfig }, 'config');
@@ -273,6 +287,9 @@ export class Supervisor {
       // A stored dataset brings its own split: one with no validation rows holds none out.
       if (job.type === 'manual' && !files.validationFile) config = { ...config, valSplit: 0 };
       this.deps.store.jobs.update(job.id, { modelId: model.id, config }, this.now());
+      // Resolved at each start, the job's config keeping its 'auto': a job resumed after the setting changed follows it.
+      backend = jobBackend(config.backend, backendSetting(this.deps.store));
+      config = { ...config, backend: backend.backend };
       gate = await this.gateSet(job, model, files);
       await this.deps.beforeJob?.({ id: job.id, model, config });
     } catch (error) {
@@ -285,6 +302,7 @@ export class Supervisor {
         name: 'trainer',
         entry: this.deps.trainerEntry ?? DEFAULT_TRAINER_ENTRY,
         spawner: this.deps.spawner,
+        args: ['--backend', backend.runtime],
         messages: TrainerMessage,
         isReady: (m) => m.type === 'ready',
       });
@@ -294,8 +312,11 @@ export class Supervisor {
       return undefined;
     }
     if (job.checkpoint) this.deps.store.jobs.dropProgressAfter(job.id, Number(/step-(\d+)/.exec(job.checkpoint)?.[1] ?? 0));
+    host.addLog(`[supervisor] ${backendText(backend)} (trainer --backend ${backend.runtime})`);
+    // Said while it runs when the setting decided; the result's message says it again.
+    if (backend.fromSetting && backend.backend !== 'auto') this.changed(this.deps.store.jobs.update(job.id, { message: `${backendText(backend)}.` }, this.now()));
     let settle!: () => void;
-    const running: Running = { job, host, intent: null, validationLoss: null, gpu: null, gate: null, gated: gate !== null, against: gate?.number ?? null, finished: new Promise((resolve) => (settle = resolve)) };
+    const running: Running = { job, backend, host, intent: null, validationLoss: null, gpu: null, gate: null, gated: gate !== null, against: gate?.number ?? null, finished: new Promise((resolve) => (settle = resolve)) };
     const sampler = this.sampleGpu(running);
     const end = (finish: () => Promise<void> | void) => {
       clearInterval(sampler);
@@ -401,7 +422,8 @@ export class Supervisor {
       );
       return;
     }
-    const config = store.jobs.get(id)!.config!;
+    // The version records the backend it was trained on; the job's config keeps what the job asked for.
+    const config = { ...store.jobs.get(id)!.config!, backend: running.backend.backend };
     const version = await writeVersion(baseFolder(this.deps.dataDir, model), result.adapterPath!, {
       parent: files.parent?.number ?? null,
       jobId: id,
@@ -434,7 +456,7 @@ export class Supervisor {
         ownerPid: null,
         requested: null,
         version,
-        message: `${trained} ${verdict.message}`,
+        message: `${trained} ${verdict.message}${running.backend.fromSetting && running.backend.backend !== 'auto' ? ` Trained on ${deviceOf(running.backend)}, by the app's backend setting.` : ''}`,
         finishedAt: this.now(),
       }, this.now()),
     );

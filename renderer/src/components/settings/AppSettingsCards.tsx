@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import type { AppSettingsView, BackendChoice, Theme } from '../../../../shared/contract/app';
 import { formatGB } from '../../../../shared/models/memory';
 import { useApp } from '../../stores/app';
@@ -90,21 +90,43 @@ export function WindowCard({ view }: { view: AppSettingsView }) {
   );
 }
 
-/** The backend the user asks for, and what this machine runs on now. */
+/**
+ * Probes the hardware again until the probe is one taken after `since` (ms; null: any will do), since the core keeps
+ * a probe a few seconds. Returns whether the one there is.
+ */
+function useProbeAfter(since: number | null): boolean {
+  const { status, info, load } = useHardware();
+  const fresh = since === null || (info !== undefined && Date.parse(info.probedAt) >= since);
+  useEffect(() => {
+    if (fresh || status !== 'ready') return;
+    const timer = setTimeout(() => void load(), 1000);
+    return () => clearTimeout(timer);
+  }, [fresh, status, load]);
+  return fresh;
+}
+
+/** The backend generation and jobs left at auto run on, what runs now, and why CUDA does not when it is chosen. */
 export function BackendCard({ view }: { view: AppSettingsView }) {
   const { saving, setSettings } = useApp();
   const { status, info, error, load } = useHardware();
+  const chosen = view.settings.backend;
+  // A change (here or pushed from another window) makes what runs now stale until the next probe.
+  const [changedAt, setChangedAt] = useState<{ backend: BackendChoice; at: number | null }>({ backend: chosen, at: null });
+  if (changedAt.backend !== chosen) setChangedAt({ backend: chosen, at: Date.now() });
+  const fresh = useProbeAfter(changedAt.at);
   useEffect(() => {
     if (status === 'idle') void load();
   }, [status, load]);
   const compute = info?.compute;
-  const now = compute ? (compute.backend ? `${compute.backend.toUpperCase()}${compute.deviceNames.length ? ` (${compute.deviceNames.join(', ')})` : ''}` : `none: ${compute.error ?? 'unknown reason'}`) : undefined;
+  const cudaProblem = fresh && chosen === 'cuda' && compute && compute.backend !== 'cuda' ? (compute.error ?? compute.warning ?? `CUDA is chosen, but node-llama-cpp runs on ${compute.backend?.toUpperCase() ?? 'nothing'}.`) : undefined;
+  const names = compute?.deviceNames.length ? ` (${compute.deviceNames.join(', ')})` : '';
+  const now = compute && (compute.backend ? `${compute.backend.toUpperCase()}${names}` : cudaProblem ? 'nothing' : `none: ${compute.error ?? 'unknown reason'}`);
   return (
     <Card title="Backend and GPU">
       <div className="settings-form">
         <label>
           Preferred backend
-          <select value={view.settings.backend} disabled={saving === 'backend'} onChange={(e) => void setSettings({ backend: e.target.value as BackendChoice })} aria-describedby="backend-help">
+          <select value={chosen} disabled={saving === 'backend'} onChange={(e) => void setSettings({ backend: e.target.value as BackendChoice })} aria-describedby="backend-help">
             {BACKENDS.map((b) => (
               <option key={b.value} value={b.value}>
                 {b.label}
@@ -112,9 +134,10 @@ export function BackendCard({ view }: { view: AppSettingsView }) {
             ))}
           </select>
         </label>
-        <p id="backend-help" className="warn-text small" data-testid="backend-help">
-          Stored with your settings, but this version does not apply it yet: generation runs on what node-llama-cpp finds best, and each training job takes the
-          backend chosen in its form on the Training page.
+        <p id="backend-help" className="muted small" data-testid="backend-help">
+          Generation runs on this backend, and so do training jobs whose backend is left at “auto”; a backend chosen for a job on the Training page wins for
+          that job. A change unloads the generation model, which loads again on the new backend at the next generation. It cannot change while a generation
+          runs (stop the generation first); a job already training keeps the backend it started on.
         </p>
         <SaveError settingKey="backend" />
         {status === 'error' && <p className="error-text">Could not probe this machine: {error}</p>}
@@ -122,7 +145,7 @@ export function BackendCard({ view }: { view: AppSettingsView }) {
           <div className="row">
             <span className="label">Running on now</span>
             <span className="value" data-testid="settings-backend-now">
-              {now}
+              {fresh || status === 'error' ? now : 'checking…'}
             </span>
           </div>
         )}
@@ -134,7 +157,12 @@ export function BackendCard({ view }: { view: AppSettingsView }) {
             </span>
           </div>
         )}
-        {compute?.warning && <p className="error-text small">{compute.warning}</p>}
+        {cudaProblem && (
+          <p className="error-text small" role="alert" data-testid="backend-problem">
+            {cudaProblem}
+          </p>
+        )}
+        {!cudaProblem && compute?.warning && <p className="error-text small">{compute.warning}</p>}
         {!info && status === 'loading' && <p className="muted">Probing this machine…</p>}
       </div>
     </Card>
