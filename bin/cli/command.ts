@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { LOCATION_FILE } from '../../electron/core/app/location';
 import { defaultDataDir } from '../../electron/core/paths';
 
 type OptionSpec = { type: 'string' | 'boolean'; short?: string; description: string; placeholder?: string };
@@ -11,7 +12,8 @@ export interface Command<O extends Record<string, OptionSpec> = Record<string, O
   /** Positional arguments the command takes, e.g. `ID up|down`; none when absent. */
   readonly positionals?: { readonly usage: string; readonly min: number; readonly max: number };
   run(
-    values: { [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : string } & { 'data-dir': string },
+    /** `data-dir`: the data folder (resolved through its location file); `data-root`: the folder it was resolved from. */
+    values: { [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : string } & { 'data-dir': string; 'data-root'?: string },
     positionals: string[],
   ): Promise<number>;
 }
@@ -22,7 +24,7 @@ export const defineCommand = <O extends Record<string, OptionSpec>>(command: Com
 export class UsageError extends Error {}
 
 const COMMON: Record<string, OptionSpec> = {
-  'data-dir': { type: 'string', placeholder: 'DIR', description: `data folder (default: ${defaultDataDir()})` },
+  'data-dir': { type: 'string', placeholder: 'DIR', description: `data folder (default: ${defaultDataDir()}; its ${LOCATION_FILE} says where the data moved)` },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 

@@ -3,6 +3,8 @@
 // `<command> --help` and `--version` answer from out/cli/commands.json, the table the build writes from
 // the commands themselves (writeCommandTable), so they load none of it.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { resolveDataDir } from '../../electron/core/app/location';
 import { defaultDataDir } from '../../electron/core/paths';
 import { helpText, parseCommandArgs, UsageError } from './command';
 import type { Command } from './command';
@@ -37,6 +39,7 @@ const COMMANDS: readonly (readonly [name: string, load: Load])[] = [
   ['rollback', async () => (await import('./versions')).rollbackCommand],
   ['publish', async () => (await import('./versions')).publishCommand],
   ['finetune', async () => (await import('./finetune')).finetuneCommand],
+  ['data-folder', async () => (await import('./dataFolder')).dataFolderCommand],
 ];
 
 /** What `--help` shows of a command: everything but its `run`. */
@@ -116,8 +119,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(helpText(command));
       return 0;
     }
-    const dataDir = typeof values['data-dir'] === 'string' ? values['data-dir'] : defaultDataDir();
-    return await command.run({ ...values, 'data-dir': dataDir } as Parameters<Command['run']>[0], positionals);
+    // The folder to start from (--data-dir wins over the default); its location file says where the data is.
+    const root = resolve(typeof values['data-dir'] === 'string' ? values['data-dir'] : defaultDataDir());
+    const dataDir = await resolveDataDir(root);
+    return await command.run({ ...values, 'data-dir': dataDir, 'data-root': root } as Parameters<Command['run']>[0], positionals);
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`architect ${name}: ${error.message}\nSee 'architect ${name} --help'.\n`);

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { CoreHolder } from '../../electron/core/app/coreHolder';
 import { startHeadlessHost } from '../../electron/headless/host';
 import { createCore } from '../../electron/core/services';
 import { defineCommand, UsageError } from './command';
@@ -14,15 +15,20 @@ export const serve = defineCommand({
   },
   async run(values) {
     const port = values.port === undefined ? 0 : decimalInt(values.port, '--port', 0, 65535);
-    // The headless host is the whole app: it runs training jobs too.
-    const core = await createCore({ dataDir: values['data-dir'], runJobs: true });
-    const host = await startHeadlessHost({ rpc: core.rpc, staticDir: STATIC_DIR, port }).catch(async (error: NodeJS.ErrnoException) => {
-      await core.dispose();
+    // The headless host is the whole app: it runs training jobs too. The holder lets Settings move the data folder.
+    const holder = await CoreHolder.start({
+      root: values['data-root'] ?? values['data-dir'],
+      dataDir: values['data-dir'],
+      start: (dataDir) => createCore({ dataDir, runJobs: true }),
+    });
+    const host = await startHeadlessHost({ rpc: holder, staticDir: STATIC_DIR, port }).catch(async (error: NodeJS.ErrnoException) => {
+      await holder.close();
       if (error.code === 'EADDRINUSE') throw new UsageError(`port ${port} is in use; choose another with --port, or leave it out`);
       throw error;
     });
+    holder.onSwap((core) => console.log(`Data folder: ${core.dataDir}`));
     console.log(`Architect.AI Studio is running at ${host.url}`);
-    console.log(`Data folder: ${core.dataDir}`);
+    console.log(`Data folder: ${holder.dataDir}`);
     console.log('Press Ctrl-C to stop.');
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
@@ -30,7 +36,9 @@ export const serve = defineCommand({
     });
     console.log('Stopping…');
     await host.close();
-    await core.dispose();
+    // A running job is paused at its next step first (quitCore), and a move under way finishes.
+    const said = await holder.close();
+    if (said) console.log(said);
     return 0;
   },
 });

@@ -11,6 +11,7 @@ import { connectInProcess } from '../../shared/rpc/loopback';
 import type { RpcClient } from '../../shared/rpc/client';
 import { RpcServer } from '../../shared/rpc/server';
 import type { RewardPolicy } from '../../shared/reward';
+import { notHeld } from './app/coreHolder';
 import { openDataFolder } from './app/dataFolder';
 import type { Notifier } from './app/notifications';
 import { AppService } from './app/service';
@@ -293,6 +294,9 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       setSettings: (args) => app.setSettings(args),
       dataFolder: () => app.dataFolder(),
       notifications: ({ limit }) => app.recentNotifications(limit),
+      // Moving the folder stops this core: the host's CoreHolder answers these itself (electron/core/app/coreHolder.ts).
+      planDataFolderMove: () => notHeld(),
+      moveDataFolder: () => notHeld(),
     },
   });
   // The tray and the notifications hear the services' events from the first one on (the supervisor's recovery).

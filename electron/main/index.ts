@@ -1,7 +1,8 @@
 // Electron glue only: window, menu, tray, single instance, IPC binding. Logic lives in electron/core.
 import { app, BrowserWindow, dialog, Menu, session, shell } from 'electron';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { quitCore } from '../core/app/lifecycle';
+import { CoreHolder } from '../core/app/coreHolder';
+import { resolveDataDir } from '../core/app/location';
 import type { TrayHandle } from '../core/app/service';
 import { defaultDataDir } from '../core/paths';
 import { createCore } from '../core/services';
@@ -17,13 +18,15 @@ const outDir = fileURLToPath(new URL('..', import.meta.url));
 const pageFile = `${outDir}renderer/index.html`;
 const pageUrl = pathToFileURL(pageFile).href;
 
-let core: Core | undefined;
+/** The core behind the window and the tray; a move of the data folder swaps it for one at the new place. */
+let holder: CoreHolder | undefined;
 let window: BrowserWindow | undefined;
 let tray: TrayHandle | undefined;
 /** Set once the app quits: windows close for real then, instead of hiding to the tray. */
 let quitting = false;
 
-// The CLI and the headless host use the same folder; the single-instance lock is keyed on it.
+// The CLI and the headless host use the same folder; the single-instance lock is keyed on it. Chromium's own files
+// stay there; the app's data is there too unless its location file (data-location.json) says it moved.
 app.setPath('userData', defaultDataDir());
 
 // One store per user: a second launch focuses the first window instead.
@@ -41,11 +44,12 @@ if (!app.requestSingleInstanceLock()) {
   });
   // A running job is paused with a checkpoint first (the tray and a notification say so); then the app ends.
   app.on('will-quit', (event) => {
-    if (!core) return;
+    if (!holder) return;
     event.preventDefault();
-    const closing = core;
-    core = undefined;
-    void quitCore(closing).finally(() => {
+    const closing = holder;
+    holder = undefined;
+    // quitCore, once a move of the data folder under way is done.
+    void closing.close().finally(() => {
       tray?.detach();
       app.quit();
     });
@@ -55,22 +59,28 @@ if (!app.requestSingleInstanceLock()) {
 async function start(): Promise<void> {
   try {
     // Trainer jobs run in Electron utility processes: a crash or a native abort there never takes the app down.
-    core = await createCore({
-      dataDir: app.getPath('userData'),
-      runJobs: true,
-      spawner: utilitySpawner,
-      notifier: electronNotifier(() => showWindow()),
-      loginItems: loginItemSetter(),
+    const root = app.getPath('userData');
+    const notifier = electronNotifier(() => showWindow());
+    const loginItems = loginItemSetter();
+    holder = await CoreHolder.start({
+      root,
+      dataDir: await resolveDataDir(root),
+      start: (dataDir) => createCore({ dataDir, runJobs: true, spawner: utilitySpawner, notifier, loginItems }),
     });
   } catch (error) {
     return fatal(error);
   }
+  // A new core after a move of the data folder: the tray follows it (the window's connection is re-attached by the holder).
+  holder.onSwap((next) => {
+    tray?.detach();
+    tray = startTray(next);
+  });
   // The app needs no camera, microphone, notifications or other web permissions.
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   Menu.setApplicationMenu(buildMenu());
-  tray = startTray(core);
+  if (holder.core) tray = startTray(holder.core);
   // Started at login, the app waits in the tray; learning goes on.
-  if (!(tray && startedAtLogin())) openWindow(core);
+  if (!(tray && startedAtLogin())) openWindow(holder);
 }
 
 function startTray(running: Core): TrayHandle | undefined {
@@ -89,14 +99,14 @@ function startTray(running: Core): TrayHandle | undefined {
 
 /** Shows the window: restored, shown from the tray, or created again; focused. */
 function showWindow(): void {
-  if (!core) return;
-  if (!window) return openWindow(core);
+  if (!holder) return;
+  if (!window) return openWindow(holder);
   if (window.isMinimized()) window.restore();
   window.show();
   window.focus();
 }
 
-function openWindow(running: Core): void {
+function openWindow(running: CoreHolder): void {
   window = new BrowserWindow({
     width: 1280,
     height: 820,
@@ -112,10 +122,12 @@ function openWindow(running: Core): void {
       webSecurity: true,
     },
   });
-  const unbind = bindWindow(running.rpc, window, pageUrl);
+  const unbind = bindWindow(running, window, pageUrl);
   // Closing hides the window to the tray (a setting, default on; the first time a notification says so).
   window.on('close', (event) => {
-    if (!core || core.services.app.windowClosing({ quitting }).action === 'quit') return;
+    const core = holder?.core;
+    // While the data folder moves there is no core: the window hides, as it would to the tray.
+    if (!holder || (core ? core.services.app.windowClosing({ quitting }).action === 'quit' : quitting)) return;
     event.preventDefault();
     window?.hide();
   });

@@ -84,6 +84,53 @@ export const DataFolder = z.object({
 });
 export type DataFolder = z.infer<typeof DataFolder>;
 
+/** A folder to move the data to: an absolute path on this machine. */
+const TargetFolder = z.string().min(1).max(4096);
+
+/** What moving the data folder to `to` takes, checked without changing anything. */
+export const DataFolderMovePlan = z.object({
+  /** The data folder now. */
+  from: z.string(),
+  /** Where the data is to go (normalized). */
+  to: z.string(),
+  /** Same file system: the app's files are renamed (no copy, no space needed); else copied, verified, then removed from `from`. */
+  sameDisk: z.boolean(),
+  /** Bytes of the app's data in `from`. */
+  dataBytes: Bytes,
+  /** Free bytes on the disk of `to`. */
+  freeBytes: Bytes,
+  /** What the disk of `to` must have free: the data plus a margin on another disk; 0 on the same one. */
+  neededBytes: Bytes,
+});
+export type DataFolderMovePlan = z.infer<typeof DataFolderMovePlan>;
+
+/** checking → stopping (the app's services stop) → copying (or renaming) → verifying → switching → starting (again, at `to`) → done; or failed. */
+export const DataFolderMovePhase = z.enum(['checking', 'stopping', 'copying', 'verifying', 'switching', 'starting', 'done', 'failed']);
+export type DataFolderMovePhase = z.infer<typeof DataFolderMovePhase>;
+
+export const DataFolderMoveProgress = z.object({
+  from: z.string(),
+  to: z.string(),
+  phase: DataFolderMovePhase,
+  /** Bytes copied (or renamed) so far, of `totalBytes`. */
+  copiedBytes: Bytes,
+  totalBytes: Bytes,
+  /** failed: what went wrong and where the data is now; null otherwise. */
+  error: z.string().nullable(),
+});
+export type DataFolderMoveProgress = z.infer<typeof DataFolderMoveProgress>;
+
+export const DataFolderMoveResult = z.object({
+  from: z.string(),
+  to: z.string(),
+  /** renamed: on the same disk; copied: to another disk, verified, then removed from `from`. */
+  mode: z.enum(['renamed', 'copied']),
+  bytes: Bytes,
+  /** The data folder now (at `to`). */
+  folder: DataFolder,
+});
+export type DataFolderMoveResult = z.infer<typeof DataFolderMoveResult>;
+
 export const NotificationLevel = z.enum(['info', 'success', 'error']);
 export type NotificationLevel = z.infer<typeof NotificationLevel>;
 
@@ -132,11 +179,23 @@ export const appService = defineService({
       args: z.object({ limit: z.number().int().min(1).max(100).default(20) }).strict(),
       result: z.object({ notifications: z.array(AppNotification) }),
     }),
+    planDataFolderMove: defineMethod({
+      summary: 'Check a move of the data folder to `to` without changing anything: what it takes (size, free space, same disk), or why it is refused.',
+      args: z.object({ to: TargetFolder }).strict(),
+      result: DataFolderMovePlan,
+    }),
+    moveDataFolder: defineMethod({
+      summary: 'Move the data folder to `to`: the app stops, moves (or copies and verifies) its data, and starts again there; progress in app.dataFolderMove. Refused with nothing changed when it cannot.',
+      args: z.object({ to: TargetFolder }).strict(),
+      result: DataFolderMoveResult,
+    }),
   },
   events: {
     /** A job finished or failed, the gate activated or rejected a version, a download finished or failed, and the app's own notices. */
     notification: AppNotification,
     /** The settings changed (here or by the app itself, e.g. the close notice was given). */
     settingsChanged: AppSettingsView,
+    /** A move of the data folder: its progress, then done (the app runs from the new folder: reload) or failed. */
+    dataFolderMove: DataFolderMoveProgress,
   },
 });

@@ -21,7 +21,8 @@ const REASONS: Record<string, string> = {
   EDQUOT: 'the disk quota is used up',
   ENOTDIR: 'a file stands where a folder of its path should be',
 };
-const reason = (error: NodeJS.ErrnoException) => REASONS[error.code ?? ''] ?? error.code ?? error.message;
+/** Why a file operation failed, in words ("permission denied"), else its code. */
+export const reason = (error: NodeJS.ErrnoException) => REASONS[error.code ?? ''] ?? error.code ?? error.message;
 
 /** E.g. "512 KB", "63 MB", "1.2 GB". */
 export function formatSize(bytes: number): string {
@@ -31,7 +32,7 @@ export function formatSize(bytes: number): string {
 }
 
 /** Whether this user can write there now: a probe file is created, given one byte, and removed. */
-async function probeWrite(path: string): Promise<NodeJS.ErrnoException | null> {
+export async function probeWrite(path: string): Promise<NodeJS.ErrnoException | null> {
   const probe = join(path, `.architect-write-check-${process.pid}-${randomBytes(4).toString('hex')}`);
   let created = false;
   try {
@@ -52,7 +53,7 @@ async function probeWrite(path: string): Promise<NodeJS.ErrnoException | null> {
 }
 
 /** `mkdir -p`, one folder at a time: a recursive mkdir reports ENOENT for what is a read-only file system. */
-async function makeFolders(path: string): Promise<void> {
+export async function makeFolders(path: string): Promise<void> {
   const missing: string[] = [];
   for (let at = resolve(path); ; at = dirname(at)) {
     const exists = await stat(at).then(() => true, (error: NodeJS.ErrnoException) => {

@@ -49,7 +49,7 @@ export function SettingsPage() {
             <OllamaHostForm />
           </Card>
           <Card title="Data folder">
-            <DataFolderDetails />
+            <DataFolderDetails movable />
           </Card>
           <SetupCard view={view} />
         </div>

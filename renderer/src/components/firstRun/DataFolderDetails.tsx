@@ -1,12 +1,13 @@
 import { useEffect } from 'react';
 import { formatGB } from '../../../../shared/models/memory';
 import { useApp } from '../../stores/app';
+import { DataFolderMove } from '../settings/DataFolderMove';
 
 /**
- * The data folder: its path, the free space on its disk, what is wrong with it, and how to use another one.
- * Moving it is not built in, so nothing here offers to.
+ * The data folder: its path, the free space on its disk, what is wrong with it; with `movable` (the Settings page),
+ * the control that moves it elsewhere.
  */
-export function DataFolderDetails() {
+export function DataFolderDetails({ movable = false }: { movable?: boolean }) {
   const { dataFolder, dataFolderError, loadDataFolder } = useApp();
   useEffect(() => {
     void loadDataFolder();
@@ -52,9 +53,19 @@ export function DataFolderDetails() {
         </p>
       )}
       <p className="muted small">
-        The database, base models, trained versions and checkpoints live here. The app does not move it. To keep them elsewhere, start the headless host or the CLI with
-        another folder: <code>architect serve --data-dir DIR</code> (every <code>architect</code> command takes <code>--data-dir</code>).
+        The database, base models, trained versions and checkpoints live here.{' '}
+        {movable ? (
+          <>
+            Moving them keeps everything: on the same disk the files are renamed; to another disk they are copied, verified, and only then removed here.
+          </>
+        ) : (
+          <>
+            To keep them elsewhere, move the folder from Settings once setup is done, or start the headless host or the CLI with another folder:{' '}
+            <code>architect serve --data-dir DIR</code> (every <code>architect</code> command takes <code>--data-dir</code>).
+          </>
+        )}
       </p>
+      {movable && <DataFolderMove />}
     </div>
   );
 }
