@@ -99,11 +99,11 @@ function choiceText(c: PresetChoice, planned: PlannedModel): string {
 export function presetLines(preset: PresetPlan, planned: PlannedModel): string[] {
   const lines: string[] = [];
   if (preset.fits) {
-    lines.push(`Preset ${preset.name}${preset.name !== preset.tier ? ` (the guide's tier for this memory is ${preset.tier}; it does not fit this model)` : ''}: ${choiceText(preset.config, planned)}`);
+    lines.push(`Preset ${preset.name}${preset.name !== preset.tier ? ` (the tier for this memory is ${preset.tier}; it does not fit this model)` : ''}: ${choiceText(preset.config, planned)}`);
     lines.push(`  ${preset.summary}`);
   } else {
     lines.push(`Nothing fits: even ${choiceText(preset.config, planned)} needs ${preset.summary}; ${formatGB(preset.usableBytes)} usable.`);
-    lines.push("  The guide's remedies, in its order (each after the ones above):");
+    lines.push("  What would make it fit, in this order (each after the ones above):");
     preset.remedies.forEach((r, i) => {
       lines.push(
         r.applies

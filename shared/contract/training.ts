@@ -241,7 +241,7 @@ export const trainingService = defineService({
       result: Job,
     }),
     presets: defineMethod({
-      summary: "Which training settings fit this machine (or a stated VRAM) for an installed model: the guide's preset, every tier, and why.",
+      summary: "Which training settings fit this machine (or a stated VRAM) for an installed model: the suggested preset, every tier, and why.",
       args: PresetsArgs,
       result: PresetsResult,
     }),

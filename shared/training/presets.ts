@@ -352,7 +352,7 @@ export function refuse(input: FitInput): string | null {
   const where = input.device === 'gpu' ? 'the GPU' : 'system memory';
   return (
     `${describeChoice(check.config)} does not fit ${where}: ${check.summary}, ${gbNumber(check.usableBytes)} usable. ` +
-    `The guide's remedies, in its order: ${check.remedies.map(remedyText).join('; ')}.`
+    `What would make it fit, in this order: ${check.remedies.map(remedyText).join('; ')}.`
   );
 }
 

@@ -73,7 +73,7 @@ describe('architect train --preset', () => {
     const huge = train(['--preset', here, '--batch-size', '512', '--max-length', '4096']);
     expect(huge.status).toBe(2);
     expect(huge.stderr).toMatch(/batch 512, rank \d+, .* max length 4096.* does not fit (system memory|the GPU): [\d.]+ GB of [\d.]+: weights /);
-    expect(huge.stderr).toMatch(/The guide's remedies, in its order: 1\. 4-bit base[^;]*; 2\. batch 1 \(batch 512 → 1\): saves [\d.]+ GB/);
+    expect(huge.stderr).toMatch(/What would make it fit, in this order: 1\. 4-bit base[^;]*; 2\. batch 1 \(batch 512 → 1\): saves [\d.]+ GB/);
     const other = plan.device === 'cpu' ? '16gb' : 'cpu';
     const absent = train(['--preset', other]);
     expect(absent.status).toBe(2);

@@ -214,7 +214,7 @@ describe('TrainingPlanner.refusal', () => {
     const api = core.connect().api;
     const before = (await api.training.jobs({})).jobs.length;
     const error = await refusal(api.training.start({ modelId: q4.id, datasetId, config: { batchSize: 64, maxLength: 512 } }));
-    expect(error).toMatchObject({ code: 'invalid_arguments', field: 'args.config', message: expect.stringMatching(/does not fit system memory: .* The guide's remedies, in its order: 1\. 4-bit base/) });
+    expect(error).toMatchObject({ code: 'invalid_arguments', field: 'args.config', message: expect.stringMatching(/does not fit system memory: .* What would make it fit, in this order: 1\. 4-bit base/) });
     expect((await api.training.jobs({})).jobs).toHaveLength(before);
   });
 
@@ -223,7 +223,7 @@ describe('TrainingPlanner.refusal', () => {
     expect(await planner.refusal(q4.id, config())).toBeNull();
     const text = await planner.refusal(q4.id, config({ batchSize: 64 }));
     expect(text).toMatch(/^batch 64, rank 8, Q4_K_M \(4-bit\) base, max length 512 does not fit system memory: [\d.]+ GB of 1\.5: weights /);
-    expect(text).toMatch(/The guide's remedies, in its order: 1\. 4-bit base: already Q4_K_M \(4-bit\); 2\. batch 1 \(batch 64 → 1\): saves [\d.]+ GB, [\d.]+ GB, fits; 3\. shorter max length/);
+    expect(text).toMatch(/What would make it fit, in this order: 1\. 4-bit base: already Q4_K_M \(4-bit\); 2\. batch 1 \(batch 64 → 1\): saves [\d.]+ GB, [\d.]+ GB, fits; 3\. shorter max length/);
     // Longer than the model's context is judged as asked (the memory does not depend on the context).
     expect(await planner.refusal(q4.id, config({ maxLength: 2048 }))).toBeNull();
 

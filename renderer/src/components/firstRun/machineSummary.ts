@@ -93,7 +93,7 @@ export function summarizeMachine(info: HardwareInfo, catalog: readonly CatalogIt
       return { headline: `${head}: models up to ${sizeWords(best.item)} train in ${c.base.bits}-bit`, details, device: 'gpu', suggestion: best };
     }
     const generates = candidates.find((c) => c.file.fit.where === 'gpu');
-    details.push(generates ? `${generates.item.name} generates on it, but no catalog model trains in its free memory by the guide's presets.` : 'No catalog model fits in its free memory: generation and training run on the CPU.');
+    details.push(generates ? `${generates.item.name} generates on it, but no catalog model trains in its free memory by the training presets.` : 'No catalog model fits in its free memory: generation and training run on the CPU.');
     const fallback = generates ?? cpuChoice(candidates);
     return { headline: `${head}: too little free memory to train the catalog's models on the GPU`, details, device: 'gpu', suggestion: fallback };
   }

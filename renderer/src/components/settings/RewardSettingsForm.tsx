@@ -154,7 +154,7 @@ export function RewardSettingsForm() {
           {busy ? 'Saving…' : 'Save reward settings'}
         </button>
         <button type="button" onClick={() => setDraft(draftOf(DEFAULT_REWARD_SETTINGS))} disabled={JSON.stringify(draft) === JSON.stringify(draftOf(DEFAULT_REWARD_SETTINGS))}>
-          The guide’s defaults
+          Reset to the defaults
         </button>
         <SaveLine result={result} testId="reward-settings-result" />
       </div>

@@ -65,7 +65,7 @@ export function PresetPanel() {
       <p id="preset-choice" data-testid="preset-choice">
         {preset.fits ? '' : 'Even the smallest: '}
         {choiceText(preset.config)}
-        {preset.name !== preset.tier && preset.fits && <span className="muted"> (the guide’s {preset.tier} tier does not fit this model)</span>}
+        {preset.name !== preset.tier && preset.fits && <span className="muted"> (the {preset.tier} tier for this memory does not fit this model)</span>}
       </p>
       <p className="mono preset-summary" data-testid="preset-summary">
         {preset.summary}
@@ -94,7 +94,7 @@ export function PresetPanel() {
       )}
       {!preset.fits && (
         <div className="small">
-          The guide’s remedies, in its order (each after the ones above):
+          What would make it fit, in this order (each after the ones above):
           <ol className="remedies">
             {preset.remedies.map((r) => (
               <RemedyItem key={r.kind} remedy={r} />
@@ -147,7 +147,7 @@ export function FitNotice() {
       <p>
         <strong>These settings do not fit {where}:</strong> {check.summary}; {GB(check.usableBytes)} GB usable. The job would be refused.
       </p>
-      <p className="small">The guide’s remedies, in its order (each after the ones above):</p>
+      <p className="small">What would make it fit, in this order (each after the ones above):</p>
       <ol className="remedies small">
         {check.remedies.map((r) => (
           <RemedyItem key={r.kind} remedy={r} />
