@@ -1,8 +1,7 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Store } from '../../db/store';
 import { readRecord } from '../../shared/datasets/records';
-import { syncToDisk } from './durable';
+import { writeFileAtomicSync } from './files';
+import type { FileRef } from './files';
 
 /** Where export lines go: a file (atomically) or a stream such as stdout. */
 export type LineSink = (chunk: string) => void;
@@ -47,24 +46,13 @@ export function exportExamples(store: Store, minRewardThreshold: number, sink: L
   });
 }
 
-/** A sink that writes `file` whole or not at all: into a temporary file, synced to disk, renamed over it at the end. */
-export function writeFileAtomically(file: string, produce: (sink: LineSink) => number): number {
-  const temporary = `${file}.${process.pid}.tmp`;
-  const fd = openSync(temporary, 'w');
-  let open = true;
-  try {
-    const count = produce((chunk) => void writeSync(fd, chunk));
-    fsyncSync(fd);
-    closeSync(fd);
-    open = false;
-    renameSync(temporary, file);
-    syncToDisk(dirname(file), 'folder');
-    return count;
-  } catch (error) {
-    if (open) closeSync(fd);
-    rmSync(temporary, { force: true });
-    throw error;
-  }
+/**
+ * A sink that writes `file` whole or not at all (files.ts writeFileAtomicSync): a new file under a random name
+ * beside it, synced to disk, renamed over it at the end. What is at `file` already must be a regular file: a
+ * FIFO, a folder or a device there is refused by name, and nothing is written.
+ */
+export function writeFileAtomically(file: string, produce: (sink: LineSink) => number, ref: FileRef = { field: '--out', what: 'The output file' }): number {
+  return writeFileAtomicSync(file, ref, (write) => produce((chunk) => write(chunk)));
 }
 
 function buffered(sink: LineSink, produce: (push: (line: string) => void) => number): number {

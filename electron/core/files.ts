@@ -4,13 +4,18 @@
 // as /dev/zero never ends; a folder or a socket cannot be read at all. Each is refused by name, before it
 // is opened (stat), and again on the open handle (fstat), so a path swapped between the two cannot slip
 // through: the open itself uses O_NONBLOCK, which returns at once even for a FIFO.
-import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+//
+// Files the app writes at a path it was given (an export's --out, a trained adapter) follow the same rule
+// from the other side: see "Writing" below.
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { formatBytes } from '../../shared/format';
+import { syncToDisk } from './durable';
 
 /** How a file is named in errors, and which field or flag gave it. */
 export interface FileRef {
@@ -193,4 +198,157 @@ export function readRegularFileSync(path: string, limit: ReadLimit): Buffer {
   const chunks: Buffer[] = [];
   readChunksSync(path, limit, (chunk) => void chunks.push(Buffer.from(chunk)));
   return Buffer.concat(chunks);
+}
+
+/**
+ * A path that names the file `fd` has open, whatever is at its name by now (Linux /proc/self/fd, macOS /dev/fd),
+ * for a library that opens a path itself (node-llama-cpp's GGUF reader opens it again for every read): a FIFO
+ * swapped in after the check is never what it opens. Elsewhere (Windows has no FIFOs at a path), `path` itself.
+ */
+export function heldPath(path: string, fd: number): string {
+  const folder = process.platform === 'linux' ? '/proc/self/fd' : process.platform === 'darwin' ? '/dev/fd' : undefined;
+  return folder && existsSync(folder) ? `${folder}/${fd}` : path;
+}
+
+// ---- Writing ---------------------------------------------------------------------------------------------
+// What is at a path the app writes must be nothing yet or a regular file: a FIFO would block the open until a
+// reader comes, and a folder, a device or a socket is not ours to replace. Each is refused by name before
+// anything is written, and again just before the rename. The bytes go into a new file beside the target,
+// created with O_CREAT | O_EXCL ('wx') under a random name, so a name already taken (a FIFO included) fails
+// with EEXIST at once instead of being opened; then flushed, renamed over the target, and the folder flushed
+// (durable.ts): a crash leaves the old file or the new one, never a part of it.
+
+const WRITE_ERRORS: Record<string, string> = {
+  ENOSPC: 'the disk is full (ENOSPC)',
+  EDQUOT: 'the disk quota is used up (EDQUOT)',
+  EROFS: 'the file system is read-only (EROFS)',
+  EACCES: 'permission denied (EACCES)',
+  EPERM: 'permission denied (EPERM)',
+  ENOTDIR: 'a part of its path is not a folder (ENOTDIR)',
+  EIO: 'an input/output error (EIO: a failing disk?)',
+};
+
+function unwritable(path: string, error: unknown, ref: FileRef): AppError {
+  if (error instanceof AppError) return error;
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  const why = code === 'ENOENT' ? `its folder ${dirname(path)} does not exist (ENOENT)` : (WRITE_ERRORS[code] ?? (code || String(error)));
+  const kind = code === 'ENOENT' ? 'not_found' : code === 'ENOSPC' || code === 'EDQUOT' || code === 'EIO' ? 'unavailable' : 'invalid_arguments';
+  return new AppError(kind, `Cannot write ${label(ref).toLowerCase()} ${path}: ${why}; nothing was written.`, { field: ref.field, cause: error });
+}
+
+function notReplaced(path: string, info: Stats | undefined, ref: FileRef): AppError | undefined {
+  const kind = info && notRegular(info);
+  if (!kind) return undefined;
+  return new AppError('invalid_arguments', `${label(ref)} ${path} is ${kind}, not a regular file: only a regular file is replaced, so nothing was written.`, {
+    field: ref.field,
+  });
+}
+
+const missing = (error: unknown) => (error as NodeJS.ErrnoException).code === 'ENOENT';
+
+/** The absolute path of a file to write: nothing is there yet, or a regular file (a link is followed). Refused by name otherwise. */
+export async function checkTarget(path: string, ref: FileRef): Promise<string> {
+  const file = resolve(path);
+  const info = await stat(file).catch((error: unknown) => {
+    if (missing(error)) return undefined;
+    throw unwritable(file, error, ref);
+  });
+  const refusal = notReplaced(file, info, ref);
+  if (refusal) throw refusal;
+  return file;
+}
+
+/** checkTarget, synchronously. */
+export function checkTargetSync(path: string, ref: FileRef): string {
+  const file = resolve(path);
+  let info: Stats | undefined;
+  try {
+    info = statSync(file, { throwIfNoEntry: false });
+  } catch (error) {
+    throw unwritable(file, error, ref);
+  }
+  const refusal = notReplaced(file, info, ref);
+  if (refusal) throw refusal;
+  return file;
+}
+
+/** The name of a new file beside `file`: hidden, random, ending in .tmp. */
+function besideName(file: string): string {
+  return join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/**
+ * Puts a finished, flushed file at `path`: the target checked again (something that took the name meanwhile is
+ * refused, and `temporary` removed), `temporary` renamed over it, the folder flushed. Returns the absolute path.
+ */
+export async function placeFile(temporary: string, path: string, ref: FileRef): Promise<string> {
+  try {
+    const file = await checkTarget(path, ref);
+    await rename(temporary, file).catch((error: unknown) => {
+      throw unwritable(file, error, ref);
+    });
+    syncToDisk(dirname(file), 'folder');
+    return file;
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** Writes `data` to `path` whole or not at all (see "Writing" above). Returns the absolute path. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, ref: FileRef): Promise<string> {
+  const file = await checkTarget(path, ref);
+  const temporary = besideName(file);
+  const handle = await open(temporary, 'wx').catch((error: unknown) => {
+    throw unwritable(file, error, ref);
+  });
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await rm(temporary, { force: true });
+    throw unwritable(file, error, ref);
+  }
+  await handle.close();
+  return placeFile(temporary, file, ref);
+}
+
+/**
+ * Writes `path` whole or not at all, synchronously (see "Writing" above): `produce` hands its chunks to `write`,
+ * and what it returns is returned. Anything it throws leaves the old file as it was and no temporary file.
+ */
+export function writeFileAtomicSync<T>(path: string, ref: FileRef, produce: (write: (chunk: string | Uint8Array) => void) => T): T {
+  const file = checkTargetSync(path, ref);
+  const temporary = besideName(file);
+  const io = <R>(step: () => R): R => {
+    try {
+      return step();
+    } catch (error) {
+      throw unwritable(file, error, ref);
+    }
+  };
+  // Opened before the try: a name that was taken (EEXIST) is not ours to remove.
+  let fd: number | undefined = io(() => openSync(temporary, 'wx'));
+  try {
+    const out = fd;
+    const result = produce((chunk) => io(() => writeAll(out, chunk)));
+    io(() => fsyncSync(out));
+    closeSync(out);
+    fd = undefined;
+    checkTargetSync(file, ref);
+    io(() => renameSync(temporary, file));
+    syncToDisk(dirname(file), 'folder');
+    return result;
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** write(2) may take less than it was given (a disk filling up): the rest goes again, until all of it is written or it fails. */
+function writeAll(fd: number, chunk: string | Uint8Array): void {
+  const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Llama } from 'node-llama-cpp';
 import { AppError } from '../../shared/errors';
 import type { CheckpointState } from '../../shared/training/checkpoint';
@@ -12,6 +13,7 @@ import { validationCount } from '../../shared/training/split';
 import { Trainer } from '../../native/index';
 import type { LoraAdapter, TrainBatch, TrainingSession } from '../../native/index';
 import { checkResumeState, checkSameBase, modelIdentity, readCheckpointState, resolveCheckpoint, writeCheckpoint } from './checkpoint';
+import { checkTargetSync, placeFile } from '../core/files';
 import { ExampleRenderer, fitToLength } from '../core/prompts/render';
 import type { RenderedExample } from '../core/prompts/render';
 import type { PromptCompletion } from '../../shared/training/examples';
@@ -111,6 +113,8 @@ export async function finetune(llama: Llama, request: FinetuneRequest, hooks: Fi
   if (resumeDir && resumed) checkSameBase(resumeDir, resumed.model, base);
   checkWritable(dirname(resolve(request.outPath)), 'output folder');
   checkWritable(checkpointDir, 'checkpoint folder');
+  // Before any training: a FIFO, a folder or a device at the output is refused by name, not found out at the end.
+  checkTargetSync(request.outPath, OUT_REF);
 
   const trainer = Trainer.forLlama(llama);
   const device = config.backend === 'cpu' ? 'cpu' : config.backend === 'cuda' ? 'gpu' : 'auto';
@@ -250,8 +254,7 @@ export async function finetune(llama: Llama, request: FinetuneRequest, hooks: Fi
       }
     }
     lastCheckpoint = await checkpoint(totalSteps);
-    mkdirSync(dirname(resolve(request.outPath)), { recursive: true });
-    await adapter.save(request.outPath);
+    await saveAdapter(adapter, request.outPath);
     return result('completed', request.outPath, totalSteps);
 
     function result(status: FinetuneResult['status'], adapterPath: string | null, steps: number): FinetuneResult {
@@ -341,6 +344,26 @@ const WHY: Record<string, string> = {
   EROFS: 'read-only file system',
   ENOSPC: 'the disk is full',
 };
+
+const OUT_REF = { field: 'out', what: 'The adapter file' };
+
+/**
+ * The native writer puts `<path>.tmp` next to its target and renames it: a FIFO left at that name would block its
+ * open forever. So it writes into a new private folder beside the output (nothing else is in it), and the finished
+ * file is then placed at the output (files.ts placeFile: refused if a non-regular file took the name meanwhile).
+ */
+async function saveAdapter(adapter: LoraAdapter, outPath: string): Promise<void> {
+  const out = resolve(outPath);
+  mkdirSync(dirname(out), { recursive: true });
+  const staging = await mkdtemp(join(dirname(out), `.${basename(out)}.`));
+  try {
+    const written = join(staging, basename(out));
+    await adapter.save(written);
+    await placeFile(written, out, OUT_REF);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
 
 /** Fails early if `dir` could not be created or written; creates nothing (a refused run leaves no trace). */
 function checkWritable(dir: string, what: 'output folder' | 'checkpoint folder'): void {

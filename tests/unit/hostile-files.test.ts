@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, ftruncateSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, ftruncateSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
@@ -7,9 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../bin/cli/command';
 import { textFrom } from '../../bin/cli/withCore';
 import { readExamplesFile } from '../../electron/core/datasets/readFile';
-import { checkRegularFile, checkRegularFileSync, readChunksSync, readHead, readRegularFile, readRegularFileSync } from '../../electron/core/files';
+import { checkRegularFile, checkRegularFileSync, heldPath, openRegularFile, readChunksSync, readHead, readRegularFile, readRegularFileSync } from '../../electron/core/files';
+import { readModelFile } from '../../electron/core/models/ggufInfo';
+import { sha256File } from '../../electron/core/models/hash';
 import { createCore } from '../../electron/core/services';
 import type { Core } from '../../electron/core/services';
+import { MAX_VALIDATED_CHARS, ValidationService } from '../../electron/core/validation';
+import { MAX_TEXT_BYTES } from '../../shared/contract/validation';
+import type { ArtifactKind } from '../../shared/contract/validation';
+import { runCliBounded, within } from '../helpers/bounded';
 import { datasetWorker } from '../helpers/datasets';
 import { makeTempDir } from '../helpers/tempDir';
 
@@ -73,6 +80,40 @@ describe.each(HOSTILE)('%s', (_name, path, message) => {
   });
 });
 
+const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+describe.each(HOSTILE)('%s as a model file', (_name, path, message) => {
+  it('is refused by the model service, the header reader and the hash, by name and at once; nothing is stored', async () => {
+    const named = (what: string) => expect.stringMatching(new RegExp(`^${what} ${escaped(path())} ${message.source}`));
+    await expect(within(5000, core.services.models.import({ path: path() }))).rejects.toMatchObject({ code: 'invalid_arguments', field: 'args.path', message: named('The model file') });
+    await expect(within(5000, readModelFile(path(), 'modelPath'))).rejects.toMatchObject({ code: 'invalid_arguments', field: 'modelPath', message: named('The model file') });
+    await expect(within(5000, sha256File(path(), { ref: { field: 'adapterPath', what: 'The adapter' } }))).rejects.toMatchObject({ field: 'adapterPath', message: named('The adapter') });
+    expect((await core.services.models.list()).models).toEqual([]);
+  });
+
+  it('is refused by `architect models import` with the path and what it is, exit 1, at once', async () => {
+    const run = await runCliBounded(['models', 'import', path(), '--data-dir', join(dir.path, 'cli-data')], 30_000);
+    expect(run.timedOut).toBe(false);
+    expect(run).toMatchObject({ status: 1, stderr: expect.stringMatching(new RegExp(`The model file ${escaped(path())} ${message.source}`)) });
+  });
+});
+
+it('a file swapped for a FIFO after it was checked is read, through heldPath, as the file that was checked', async () => {
+  // node-llama-cpp's GGUF reader opens the path again for every read: it is given heldPath, never the name.
+  const file = join(dir.path, 'swapped.gguf');
+  writeFileSync(file, 'the checked bytes');
+  const opened = await openRegularFile(file, ref);
+  try {
+    const fifo = join(dir.path, 'swap-in');
+    execFileSync('mkfifo', [fifo]);
+    renameSync(fifo, file);
+    expect(statSync(file).isFIFO()).toBe(true);
+    expect(await within(5000, readFile(heldPath(file, opened.handle.fd), 'utf8'), 'reading the held file')).toBe('the checked bytes');
+  } finally {
+    await opened.handle.close();
+  }
+});
+
 describe('size limits', () => {
   it('are enforced while reading: a 64 GiB file is refused at byte limit + 1, in little time and memory', async () => {
     const started = performance.now();
@@ -100,4 +141,73 @@ describe('size limits', () => {
 
 it('a missing file is named with its path and the reason', async () => {
   await expect(checkRegularFile(join(dir.path, 'nope'), ref)).rejects.toMatchObject({ code: 'not_found', message: expect.stringMatching(/Cannot read the file .*nope: no such file \(ENOENT\)/) });
+});
+
+describe('texts too large to validate', () => {
+  /** A text of `kind` exactly `length` characters long. */
+  const textOf = (kind: ArtifactKind, length: number) => {
+    const head = { erd: 'erDiagram\n', flowchart: 'flowchart TD\n', sequence: 'sequenceDiagram\n', 'api-doc': 'openapi: 3.0.3\npaths:\n', code: '', other: '' }[kind];
+    const line = kind === 'code' ? 'export const a = 1;\n' : kind === 'api-doc' ? '  /a: { get: {} }\n' : '  A --> B\n';
+    return (head + line.repeat(Math.ceil(length / line.length))).slice(0, length);
+  };
+  const limits: [ArtifactKind, number][] = [
+    ['erd', MAX_VALIDATED_CHARS.diagram],
+    ['sequence', MAX_VALIDATED_CHARS.diagram],
+    ['api-doc', MAX_VALIDATED_CHARS['api-doc']],
+    ['code', MAX_VALIDATED_CHARS.code],
+  ];
+
+  it('are refused by the validator with their length and the limit, before anything reaches the worker', async () => {
+    // 8 MiB cannot even load the parsers: a text that reached the worker would fail as "stopped unexpectedly".
+    const cramped = new ValidationService({ maxHeapMb: 8 });
+    try {
+      for (const [kind, max] of limits) {
+        await expect(within(5000, cramped.check({ kind, text: textOf(kind, max + 1) }))).rejects.toMatchObject({
+          code: 'invalid_arguments',
+          field: 'text',
+          message: expect.stringMatching(new RegExp(`^The ${kind} text is ${max + 1} characters long: validation takes at most ${max} \\(${max / 1024} Ki\\)`)),
+        });
+      }
+    } finally {
+      await cramped.dispose();
+    }
+  });
+
+  it('code at the limit is still parsed', async () => {
+    const service = new ValidationService();
+    try {
+      const result = await within(30_000, service.check({ kind: 'code', text: textOf('code', MAX_VALIDATED_CHARS.code), language: 'typescript' }));
+      expect(result).toMatchObject({ kind: 'code', validator: expect.stringMatching(/^typescript /) });
+    } finally {
+      await service.dispose();
+    }
+  });
+
+  it("over the contract's 1 MiB, are refused by the RPC layer by field before any service runs", async () => {
+    const api = core.connect().api;
+    const big = 'x'.repeat(MAX_TEXT_BYTES + 1);
+    const over = expect.stringMatching(/is over 1 MiB \(the limit is 1048576 bytes of UTF-8\)/);
+    await expect(within(5000, api.validation.check({ kind: 'erd', text: big }))).rejects.toMatchObject({ code: 'invalid_arguments', field: 'args.text', message: over });
+    await expect(within(5000, api.artifacts.add({ kind: 'code', prompt: 'p', output: big }))).rejects.toMatchObject({ code: 'invalid_arguments', field: 'args.output', message: over });
+    await expect(within(5000, api.feedback.record({ artifactId: 1, type: 'correction', text: big }))).rejects.toMatchObject({ code: 'invalid_arguments', field: 'args.text', message: over });
+    expect((await api.artifacts.list({})).total).toBe(0);
+  });
+
+  it('a parse whose worker runs out of heap fails with the reason; the process lives on and the next parse gets a new worker', async () => {
+    // 32 MiB loads TypeScript (24 MiB does), but 512 KiB of code, under the limit, needs more to parse.
+    const service = new ValidationService({ maxHeapMb: 32, timeoutMs: 30_000 });
+    const large = textOf('code', 512 * 1024);
+    try {
+      for (let i = 0; i < 2; i++) {
+        await expect(within(30_000, service.check({ kind: 'code', text: large, language: 'typescript' }))).rejects.toMatchObject({
+          code: 'unavailable',
+          message: expect.stringMatching(/^The validator stopped unexpectedly \(validator exited with code 1\): Error.*: Worker terminated due to reaching memory limit: JS heap out of memory/),
+        });
+        const next = await within(30_000, service.check({ kind: 'code', text: 'export const a = 1;\n', language: 'typescript' }));
+        expect(next).toMatchObject({ kind: 'code', validator: expect.stringMatching(/^typescript /) });
+      }
+    } finally {
+      await service.dispose();
+    }
+  });
 });

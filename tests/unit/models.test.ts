@@ -376,9 +376,10 @@ describe('import', () => {
     const fifo = join(h.dir, 'pipe.gguf');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
     const cases: [string, string, RegExp][] = [
-      [fifo, 'invalid_arguments', /pipe\.gguf is a FIFO \(named pipe\), not a regular file/],
-      [fixtures.path, 'invalid_arguments', /is a directory, not a regular file/],
-      ['/dev/null', 'invalid_arguments', /\/dev\/null is a device, not a regular file/],
+      // The wording of the one file rule (electron/core/files.ts), as for every file the app is handed.
+      [fifo, 'invalid_arguments', /pipe\.gguf is a named pipe \(FIFO\), not a regular file/],
+      [fixtures.path, 'invalid_arguments', /is a folder, not a regular file/],
+      ['/dev/null', 'invalid_arguments', /\/dev\/null is a character device, not a regular file/],
       [join(h.dir, 'none.gguf'), 'not_found', /none\.gguf does not exist/],
       [join(fixtures.path, 'notes.gguf'), 'invalid_arguments', /notes\.gguf is not a usable GGUF model: it does not start with the GGUF signature/],
     ];

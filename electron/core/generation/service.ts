@@ -204,7 +204,13 @@ export class GenerationService {
       this.writeLocal(local, args.kind, args.requirements, { ...defaults.sampling, ...(args.maxTokens ? { maxTokens: args.maxTokens } : {}), seed: args.seed }, { contextSize: defaults.contextSize, threads: defaults.threads }, templates, signal, () => undefined, () => undefined),
     );
     const text = DIAGRAM_KINDS.has(args.kind) ? unwrapMermaid(written.text).text : written.text;
-    const validation = text.trim() ? await this.deps.validation.check({ kind: args.kind, text }) : null;
+    // A text over the validator's limit (validation/index.ts) is compared unvalidated, as an artifact would be stored.
+    const validation = text.trim()
+      ? await this.deps.validation.check({ kind: args.kind, text }).catch((error: unknown) => {
+          if (error instanceof AppError && error.code === 'invalid_arguments') return null;
+          throw error;
+        })
+      : null;
     return { text, validation, tokensPerSecond: written.record.tokensPerSecond };
   }
 

@@ -1,8 +1,9 @@
-import { stat } from 'node:fs/promises';
 import { GgmlType, GgufFileType, readGgufFileInfo } from 'node-llama-cpp';
 import type { GgufFileInfo, GgufTensorInfo } from 'node-llama-cpp';
 import type { ModelShape } from '../../../shared/contract/models';
 import { AppError } from '../../../shared/errors';
+import { heldPath, openRegularFile } from '../files';
+import type { FileRef } from '../files';
 
 /** What the app needs to know about a model file, from its GGUF header (the weights are not read). */
 export interface ModelFileInfo {
@@ -64,21 +65,40 @@ const TYPE_SIZES: Partial<Record<GgmlType, readonly [block: number, bytes: numbe
 };
 
 /**
+ * node-llama-cpp's readGgufFileInfo on a regular file only (files.ts: a FIFO, a device or a folder is refused by
+ * name, as an AppError on `ref.field`), read through the descriptor that was checked: the reader opens the path
+ * again for each read, and a FIFO put at the name meanwhile would block that open. A header that does not parse
+ * rejects with the reader's own error, for the caller to phrase. `size` is the file's when it was opened.
+ */
+export async function readGgufHeader(path: string, ref: FileRef, options: { readTensorInfo?: boolean; ignoreKeys?: string[] } = {}): Promise<{ info: GgufFileInfo; size: number }> {
+  const opened = await openRegularFile(path, ref);
+  const held = heldPath(opened.path, opened.handle.fd);
+  try {
+    const info = await readGgufFileInfo(held, { sourceType: 'filesystem', logWarnings: false, spliceSplitFiles: false, ...options });
+    return { info, size: opened.size };
+  } catch (error) {
+    // Its messages name the file by the path it was given: the user's, not /proc/self/fd/N.
+    if (error instanceof Error && held !== opened.path) error.message = error.message.split(held).join(opened.path);
+    throw error;
+  } finally {
+    await opened.handle.close();
+  }
+}
+
+/**
  * Reads a model file's header with node-llama-cpp's own reader and checks that it is a whole GGUF
- * model: the GGUF signature, an architecture, weights, and every tensor's bytes inside the file (a
- * truncated download is caught here). Anything else is refused with the reason and the path, as an
- * `invalid_arguments` error on `field`.
+ * model: a regular file (files.ts), the GGUF signature, an architecture, weights, and every tensor's bytes
+ * inside the file (a truncated download is caught here). Anything else is refused with the reason and the
+ * path, as an `invalid_arguments` error on `field` (a missing file: `not_found`).
  */
 export async function readModelFile(path: string, field = 'args.path'): Promise<ModelFileInfo> {
   const refuse = (reason: string) => new AppError('invalid_arguments', `${path} is not a usable GGUF model: ${reason}.`, { field });
-  const stats = await stat(path).catch((error: NodeJS.ErrnoException) => {
-    throw new AppError('not_found', `${path} cannot be read (${error.code ?? error.message}).`, { field });
-  });
-  if (!stats.isFile()) throw refuse('it is not a regular file');
   let info: GgufFileInfo;
+  let size: number;
   try {
-    info = await readGgufFileInfo(path, { sourceType: 'filesystem', logWarnings: false, ignoreKeys: IGNORE_KEYS, spliceSplitFiles: false });
+    ({ info, size } = await readGgufHeader(path, { field, what: 'The model file' }, { ignoreKeys: IGNORE_KEYS }));
   } catch (error) {
+    if (error instanceof AppError) throw error;
     const message = (error as Error).message ?? String(error);
     if ((error as Error).name === 'InvalidGgufMagicError' || /magic/i.test(message)) throw refuse('it does not start with the GGUF signature (another format, or not a model at all)');
     throw refuse(`its header cannot be read (${message.slice(0, 200)}); the file may be truncated or damaged`);
@@ -91,13 +111,13 @@ export async function readModelFile(path: string, field = 'args.path'): Promise<
   const tensors = info.fullTensorInfo ?? info.tensorInfo ?? [];
   if (tensors.length === 0) throw refuse('it holds no weights (a vocabulary-only or empty GGUF)');
   const end = dataEnd(info, tensors);
-  if (end > stats.size) throw refuse(`the file is truncated: its tensors need ${end} bytes but it has ${stats.size}`);
+  if (end > size) throw refuse(`the file is truncated: its tensors need ${end} bytes but it has ${size}`);
 
   const shape = shapeOf(info, tensors);
   const { trainable, reason } = trainability(architecture, shape, info);
   return {
     path,
-    sizeBytes: stats.size,
+    sizeBytes: size,
     architecture,
     fileType: fileTypeName(general.file_type, tensors),
     name: typeof general.name === 'string' && general.name.trim() !== '' ? general.name.trim() : null,

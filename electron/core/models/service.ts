@@ -1,5 +1,4 @@
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
-import type { Stats } from 'node:fs';
 import { lstat, realpath, rm, stat, statfs } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { createModelDownloader } from 'node-llama-cpp';
@@ -11,6 +10,7 @@ import type { HardwareInfo } from '../../../shared/contract/system';
 import { AppError } from '../../../shared/errors';
 import { formatGB } from '../../../shared/models/memory';
 import type { Clock } from '../clock';
+import { checkRegularFile } from '../files';
 import { parseInput } from '../parseArgs';
 import { defaultCatalogFile, loadCatalog, pickFile } from './catalog';
 import { modelFit } from './fit';
@@ -115,27 +115,25 @@ export class ModelService {
 
   /**
    * Registers a local GGUF file where it lies (`managed` only when it is inside the models folder):
-   * regular files only, the header read, the SHA-256 taken. The same file (by real path) gives its
-   * existing row.
+   * regular files only (files.ts: a FIFO, a device or a folder is refused by name, never opened in a way
+   * that waits), the header read, the SHA-256 taken. The same file (by real path) gives its existing row.
    */
   async import(args: { path: string }): Promise<InstalledModel> {
     const { path: given } = parseInput(modelsService.methods.import.args, args);
     const field = 'args.path';
-    const absolute = resolve(given);
-    const stats = await stat(absolute).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') throw new AppError('not_found', `${absolute} does not exist: give the path of a .gguf model file.`, { field });
-      throw new AppError('invalid_arguments', `${absolute} cannot be read (${error.code ?? error.message}).`, { field });
+    const ref = { field, what: 'The model file' };
+    const absolute = await checkRegularFile(given, ref).catch((error: unknown) => {
+      const code = ((error as AppError).cause as NodeJS.ErrnoException | undefined)?.code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new AppError('not_found', `${resolve(given)} does not exist: give the path of a .gguf model file.`, { field });
+      throw error;
     });
-    if (!stats.isFile()) {
-      throw new AppError('invalid_arguments', `${absolute} is ${kindOf(stats)}, not a regular file: give the path of a .gguf model file.`, { field });
-    }
     const path = await realpath(absolute);
     const { store } = this.deps;
     const known = store.models.byPath(path);
     if (known) return this.installed(known, this.lastHardware);
 
     const info = await readModelFile(path, field);
-    const sha256 = await sha256File(path);
+    const sha256 = await sha256File(path, { ref });
     const managed = this.inside(path);
     const model = store.db.transaction(() => {
       const again = store.models.byPath(path);
@@ -683,10 +681,3 @@ async function headSize(url: string, field: string): Promise<number | null> {
   return Number.isSafeInteger(length) && length > 0 ? length : null;
 }
 
-function kindOf(stats: Stats): string {
-  if (stats.isDirectory()) return 'a directory';
-  if (stats.isFIFO()) return 'a FIFO (named pipe)';
-  if (stats.isSocket()) return 'a socket';
-  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
-  return 'not a regular file';
-}

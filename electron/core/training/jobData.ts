@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GeneratedKind } from '../../../shared/contract/generation';
 import type { PromptCompletion } from '../../../shared/training/examples';
+import { writeFileAtomic } from '../files';
 
 /** What a job trains on, written once into its folder so a resume (even after a restart) sees the same data. */
 export interface JobFiles {
@@ -31,9 +32,9 @@ interface JobMeta {
 
 const toJsonl = (examples: readonly PromptCompletion[]) => examples.map((e) => JSON.stringify(e)).join('\n') + (examples.length ? '\n' : '');
 
+/** Whole or not at all, under a random temporary name (files.ts): nothing left at a name can block the write. */
 async function writeAtomic(path: string, text: string): Promise<void> {
-  await writeFile(`${path}.tmp`, text);
-  await rename(`${path}.tmp`, path);
+  await writeFileAtomic(path, text, { field: 'dataDir', what: 'The job file' });
 }
 
 /**

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StoredJob } from '../../../db/jobs';
@@ -20,6 +19,7 @@ import { backendSetting } from '../app/settings';
 import { ChildHost } from '../childHost';
 import type { Spawner } from '../childHost';
 import type { Clock } from '../clock';
+import { writeFileAtomic } from '../files';
 import { trainingExamples } from '../datasets/training';
 import { parseInput } from '../parseArgs';
 import type { VersionRegistry } from '../versions/registry';
@@ -509,7 +509,7 @@ export class Supervisor {
     const { registry, store } = this.deps;
     const held = store.versions.heldOut(files.kinds);
     const examplesFile = join(files.dir, 'gate.jsonl');
-    if (held.length) await writeFile(examplesFile, held.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    if (held.length) await writeFileAtomic(examplesFile, held.map((e) => JSON.stringify(e)).join('\n') + '\n', { field: 'dataDir', what: "The gate's examples file" });
     else if (!files.validationFile) return null;
     const parent = files.parent ? (store.versions.byNumber(model.sha256, files.parent.number) ?? null) : null;
     const against = registry.comparedWith(model, files.kinds, parent);

@@ -1,17 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { access, open, rename, rm, stat } from 'node:fs/promises';
+import { constants, createWriteStream } from 'node:fs';
+import { access, open, rm, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { readGgufFileInfo } from 'node-llama-cpp';
 import { AppError } from '../../../shared/errors';
 import { ExportMessage } from '../../../shared/versions/exportProtocol';
 import type { ExportPhase, ExportProgress, ExportRequest } from '../../../shared/versions/exportProtocol';
 import { ChildHost } from '../childHost';
 import type { Spawner } from '../childHost';
+import { checkTarget, openRegularFile, placeFile } from '../files';
+import { readGgufHeader } from '../models/ggufInfo';
 import { sha256File } from '../models/hash';
 
 /** Where `npm run build` puts the export child's entry: out/workers/, next to the bundles that import this module. */
@@ -50,6 +51,8 @@ export interface ExportResult {
 
 type Report = (phase: ExportPhase, done: number, total: number, message: string) => void;
 
+const OUT_REF = { field: 'outPath', what: 'The export target' };
+
 /**
  * Exports a trained version as GGUF: the adapter alone (a verified copy) or merged into its base as a standalone
  * model. Written atomically: a hidden temporary file next to outPath, flushed to disk, checked, then renamed over
@@ -62,7 +65,7 @@ export async function exportVersion(options: ExportOptions): Promise<ExportResul
   const modelPath = resolve(options.modelPath);
   const inputs = [await inputFile(adapterPath, 'adapter', 'adapterPath')];
   if (options.merged) inputs.push(await inputFile(modelPath, 'model file', 'modelPath'));
-  await checkTarget(outPath, inputs);
+  await checkOutPath(outPath, inputs);
   if (options.signal?.aborted) throw cancelled(outPath);
 
   const tempPath = join(dirname(outPath), `.${basename(outPath)}.${randomBytes(6).toString('hex')}.partial`);
@@ -78,10 +81,8 @@ export async function exportVersion(options: ExportOptions): Promise<ExportResul
       ? await mergeInChild(options, { type: 'merge', modelPath, adapterPath, outPath, tempPath, ...(options.threads ? { threads: options.threads } : {}) }, report)
       : await copyVerified(adapterPath, tempPath, outPath, report, options.signal);
     if (options.signal?.aborted) throw cancelled(outPath);
-    await rename(tempPath, outPath).catch((error: unknown) => {
-      throw new AppError('unavailable', `${outPath}: could not move the finished file into place: ${errnoText(error)}`, { field: 'outPath' });
-    });
-    await syncFolder(dirname(outPath));
+    // Checked again: a FIFO or a folder put at the target while the export ran is refused, not replaced.
+    await placeFile(tempPath, outPath, OUT_REF);
     return { path: outPath, ...written };
   } catch (error) {
     await rm(tempPath, { force: true });
@@ -109,16 +110,24 @@ function errnoText(error: unknown): string {
   return (code && ERRNO[code]) ?? (error instanceof Error ? error.message : String(error));
 }
 
+/** An input of the export, a regular file (files.ts: anything else is refused by name, never waited on). */
 async function inputFile(path: string, what: string, field: string): Promise<Stats> {
-  const info = await stat(path).catch((error: unknown) => {
-    throw new AppError('not_found', `The ${what} ${path} cannot be read: ${errnoText(error)}.`, { field });
+  const opened = await openRegularFile(path, { field, what: `The ${what}` }).catch((error: unknown) => {
+    if ((error as AppError).code !== 'not_found') throw error;
+    throw new AppError('not_found', `The ${what} ${path} cannot be read: ${errnoText((error as AppError).cause)}.`, { field });
   });
-  if (!info.isFile()) throw new AppError('invalid_arguments', `The ${what} ${path} is not a regular file.`, { field });
-  return info;
+  try {
+    return await opened.handle.stat();
+  } finally {
+    await opened.handle.close();
+  }
 }
 
-/** The folder exists and takes files; the target is not a folder, nor one of the inputs. */
-async function checkTarget(outPath: string, inputs: Stats[]): Promise<void> {
+/**
+ * The folder exists and takes files; what is at the target already, if anything, is a regular file (a FIFO, a
+ * device or a folder is refused by name: files.ts checkTarget), and not one of the inputs.
+ */
+async function checkOutPath(outPath: string, inputs: Stats[]): Promise<void> {
   const folder = dirname(outPath);
   const info = await stat(folder).catch(() => undefined);
   if (!info) throw new AppError('not_found', `The folder ${folder} does not exist; nothing was written to ${outPath}.`, { field: 'outPath' });
@@ -126,19 +135,11 @@ async function checkTarget(outPath: string, inputs: Stats[]): Promise<void> {
   await access(folder, constants.W_OK).catch((error: unknown) => {
     throw new AppError('invalid_arguments', `Cannot write to the folder ${folder}: ${errnoText(error)}; nothing was written to ${outPath}.`, { field: 'outPath' });
   });
+  await checkTarget(outPath, OUT_REF);
   const target = await stat(outPath).catch(() => undefined);
-  if (target?.isDirectory()) throw new AppError('invalid_arguments', `${outPath} is a folder; choose a file name.`, { field: 'outPath' });
   if (target && inputs.some((i) => i.dev === target.dev && i.ino === target.ino)) {
     throw new AppError('invalid_arguments', `${outPath} is one of the export's own inputs; choose another file.`, { field: 'outPath' });
   }
-}
-
-/** Makes the rename durable; folders some filesystems cannot sync are skipped. */
-async function syncFolder(folder: string): Promise<void> {
-  const handle = await open(folder, 'r').catch(() => undefined);
-  if (!handle) return;
-  await handle.sync().catch(() => undefined);
-  await handle.close();
 }
 
 /** The merge in a child process: it writes and hashes `request.tempPath`; an abort kills it. */
@@ -188,8 +189,9 @@ async function mergeInChild(options: ExportOptions, request: ExportRequest, repo
 async function checkAdapterFile(path: string): Promise<void> {
   let meta: Record<string, Record<string, unknown> | undefined>;
   try {
-    meta = (await readGgufFileInfo(path, { sourceType: 'filesystem', logWarnings: false, readTensorInfo: false })).metadata as unknown as typeof meta;
+    meta = (await readGgufHeader(path, { field: 'adapterPath', what: 'The adapter' }, { readTensorInfo: false })).info.metadata as unknown as typeof meta;
   } catch (error) {
+    if (error instanceof AppError) throw error;
     throw new AppError('invalid_arguments', `The adapter ${path} is not a GGUF file: ${(error as Error).message}`, { field: 'adapterPath' });
   }
   if (meta.general?.type !== 'adapter' || meta.adapter?.type !== 'lora') {
@@ -200,11 +202,13 @@ async function checkAdapterFile(path: string): Promise<void> {
 /** Streams the adapter into the temporary file while hashing it, flushes it, then hashes the copy and compares. */
 async function copyVerified(adapterPath: string, tempPath: string, outPath: string, report: Report, signal: AbortSignal | undefined): Promise<{ bytes: number; sha256: string }> {
   await checkAdapterFile(adapterPath);
-  const total = (await stat(adapterPath)).size;
+  const input = await openRegularFile(adapterPath, { field: 'adapterPath', what: 'The adapter' });
+  const total = input.size;
   const hash = createHash('sha256');
   let done = 0;
   let failed: 'read' | 'write' | undefined;
-  const source = createReadStream(adapterPath, { highWaterMark: 4 << 20 }).once('error', () => (failed ??= 'read'));
+  // Read through the checked descriptor (closed when the stream ends or fails), never the path again.
+  const source = input.handle.createReadStream({ highWaterMark: 4 << 20 }).once('error', () => (failed ??= 'read'));
   const target = createWriteStream(tempPath, { flags: 'wx' }).once('error', () => (failed ??= 'write'));
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
