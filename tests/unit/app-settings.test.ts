@@ -1,7 +1,6 @@
 // The app settings and the data folder through the real core (createCore, the contract, SQLite), with a stand-in
 // login-item setter for Electron's. Data folders the app cannot use: a file in its place, a read-only bind mount,
 // a full tmpfs (mounts need root, which this sandbox is; chmod is the test elsewhere, as root ignores it).
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { createCore } from '../../electron/core/services';
 import type { Core } from '../../electron/core/services';
 import { DEFAULT_APP_SETTINGS } from '../../shared/contract/app';
 import type { AppSettingsView } from '../../shared/contract/app';
+import { canMount, mount, umount } from '../helpers/mounts';
 import { makeTempDir } from '../helpers/tempDir';
 
 /** A stand-in for Electron's login item settings: what the system would do at login, and each change asked. */
@@ -188,20 +188,7 @@ describe('app settings', () => {
 // ---- the data folder -----------------------------------------------------------------------------
 
 const isRoot = process.getuid?.() === 0;
-const mount = (...args: string[]) => spawnSync('mount', args, { encoding: 'utf8' });
-const umount = (path: string) => spawnSync('umount', [path], { encoding: 'utf8' });
-/** Whether this process may mount (root with CAP_SYS_ADMIN): tried once on a scratch folder. */
-const canMount = (() => {
-  if (!isRoot || process.platform !== 'linux') return false;
-  const probe = makeTempDir('architect-mount-probe-');
-  try {
-    const ok = mount('-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe.path).status === 0;
-    if (ok) umount(probe.path);
-    return ok;
-  } finally {
-    probe.remove();
-  }
-})();
+
 
 /** Every file under `dir` with its size, mode and SHA-256: to show that a refused start changed nothing. */
 function snapshot(dir: string): Record<string, string> {

@@ -25,6 +25,7 @@ import { connectInProcess } from '../../shared/rpc/loopback';
 import { REPO } from '../helpers/cli';
 import { expectSeeded, seedDataFolder, snapshot } from '../helpers/dataFolderSeed';
 import { writeServedModel } from '../helpers/modelServer';
+import { canMount, mount, umount } from '../helpers/mounts';
 import { makeTempDir } from '../helpers/tempDir';
 import { clientOver, openSocket } from '../helpers/wsClient';
 
@@ -33,21 +34,6 @@ const temp = makeTempDir('architect-move-');
 let model: string;
 let outside: string;
 
-const isRoot = process.getuid?.() === 0;
-const mount = (...args: string[]) => spawnSync('mount', args, { encoding: 'utf8' });
-const umount = (path: string) => spawnSync('umount', [path], { encoding: 'utf8' });
-/** Whether this process may mount (root with CAP_SYS_ADMIN): tried once on a scratch folder. */
-const canMount = (() => {
-  if (!isRoot || process.platform !== 'linux') return false;
-  const probe = makeTempDir('architect-mount-probe-');
-  try {
-    const ok = mount('-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe.path).status === 0;
-    if (ok) umount(probe.path);
-    return ok;
-  } finally {
-    probe.remove();
-  }
-})();
 
 /** "Another disk" on one file system: the copy path's stand-in where no second disk can be mounted. */
 const otherDisk: MoveSeams = { sameDevice: async () => false };
