@@ -173,6 +173,19 @@ describe('texts too large to validate', () => {
     }
   });
 
+  it('an OpenAPI document is parsed in the worker, not on the main thread; Markdown needs no parser', async () => {
+    // A worker given 1 ms for each parse (it cannot even start in that time): an OpenAPI document fails as it would
+    // only if its YAML went there.
+    const cramped = new ValidationService({ timeoutMs: 1 });
+    try {
+      const openapi = 'openapi: 3.0.0\ninfo: { title: t, version: "1" }\npaths:\n  /a: { get: { responses: { "200": { description: ok } } } }\n';
+      await expect(within(10_000, cramped.check({ kind: 'api-doc', text: openapi }))).rejects.toMatchObject({ code: 'unavailable', message: expect.stringMatching(/^Parsing did not finish within 0.001 s/) });
+      expect(await within(5000, cramped.check({ kind: 'api-doc', text: '# API\n\n## POST /login\nLogs in.' }))).toMatchObject({ kind: 'api-doc' });
+    } finally {
+      await cramped.dispose();
+    }
+  });
+
   it('code at the limit is still parsed', async () => {
     const service = new ValidationService();
     try {

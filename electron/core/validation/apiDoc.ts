@@ -1,14 +1,17 @@
-import { parse as parseYaml } from 'yaml';
 import type { ValidationResult } from '../../../shared/contract/validation';
 import { unfence } from './fence';
+import type { DocumentParse } from './parserHost';
 import { Scorecard, share } from './scorecard';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
-/** Validates an API document: OpenAPI/Swagger (JSON or YAML) structurally, Markdown by stated heuristics. */
-export function validateApiDoc(text: string): ValidationResult {
+/**
+ * Validates an API document: OpenAPI/Swagger (JSON or YAML, parsed by `parse`: the validator's worker, since YAML
+ * of a few hundred KiB takes the parser a second) structurally, Markdown by stated heuristics.
+ */
+export async function validateApiDoc(text: string, parse: (body: string) => Promise<DocumentParse>): Promise<ValidationResult> {
   const { body } = unfence(text, ['yaml', 'yml', 'json']);
-  const spec = readOpenApi(body);
+  const spec = await readOpenApi(body, parse);
   if (spec) return scoreOpenApi(spec);
   // Markdown keeps its own code blocks; only a fence around the whole document comes off.
   const md = unfence(text, ['markdown', 'md']);
@@ -19,16 +22,13 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The document as an object when it is OpenAPI or Swagger; undefined when it is something else. */
-function readOpenApi(body: string): Json | undefined {
+async function readOpenApi(body: string, parse: (body: string) => Promise<DocumentParse>): Promise<Json | undefined> {
   const trimmed = body.trim();
   if (!/^\{|^(openapi|swagger)\s*:/m.test(trimmed.slice(0, 2000))) return undefined;
-  let doc: unknown;
-  try {
-    doc = trimmed.startsWith('{') ? JSON.parse(trimmed) : parseYaml(trimmed, { maxAliasCount: 100 });
-  } catch (error) {
-    // Looks like OpenAPI but does not parse: score it as a broken OpenAPI document.
-    return { __parseError: error instanceof Error ? error.message : String(error) };
-  }
+  const parsed = await parse(trimmed);
+  // Looks like OpenAPI but does not parse: score it as a broken OpenAPI document.
+  if (parsed.status === 'invalid') return { __parseError: parsed.error };
+  const { doc } = parsed;
   return isObject(doc) && ('openapi' in doc || 'swagger' in doc) ? doc : undefined;
 }
 

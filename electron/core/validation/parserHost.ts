@@ -40,6 +40,10 @@ export const ScriptParse = z.discriminatedUnion('status', [
 ]);
 export type ScriptParse = z.infer<typeof ScriptParse>;
 
+/** A JSON or YAML document as parsed (plain values), or why it does not parse. */
+export const DocumentParse = z.discriminatedUnion('status', [z.object({ status: z.literal('parsed'), doc: z.unknown() }), Invalid]);
+export type DocumentParse = z.infer<typeof DocumentParse>;
+
 const Reply = z.object({ id: z.number(), status: z.enum(['parsed', 'invalid', 'failed']), error: z.string().optional() }).loose();
 type Reply = z.infer<typeof Reply>;
 
@@ -71,7 +75,7 @@ interface Pending {
 type Parsers = ChildHost<ParseRequest, Reply>;
 
 /**
- * Runs Mermaid's and TypeScript's parsers in a worker thread (through ChildHost): a large diagram can take
+ * Runs Mermaid's, TypeScript's and the YAML parsers in a worker thread (through ChildHost): a large diagram can take
  * seconds to parse and must not stall the main process, and Mermaid's DOM shim stays out of the main
  * process's globals. The worker starts on first use and is restarted after a timeout or a crash; it keeps
  * the process alive only while a parse is under way.
@@ -94,12 +98,17 @@ export class ParserHost {
     return ScriptParse.parse(await this.request({ op: 'script', text, fileName }));
   }
 
+  /** Parses JSON (text starting with "{") or YAML: a large API document takes the YAML parser seconds. */
+  async parseDocument(text: string): Promise<DocumentParse> {
+    return DocumentParse.parse(await this.request({ op: 'document', text }));
+  }
+
   async dispose(): Promise<void> {
     this.disposed = true;
     await this.stop(new AppError('unavailable', 'The validator was shut down.'));
   }
 
-  private request(body: { op: 'mermaid'; text: string } | { op: 'script'; text: string; fileName: string }): Promise<unknown> {
+  private request(body: { op: 'mermaid' | 'document'; text: string } | { op: 'script'; text: string; fileName: string }): Promise<unknown> {
     if (this.disposed) return Promise.reject(new AppError('unavailable', 'The validator was shut down.'));
     const started = this.ensureHost();
     const id = this.nextId++;
@@ -122,7 +131,7 @@ export class ParserHost {
 
   private ensureHost(): Promise<Parsers> {
     if (this.host) return this.host;
-    const urls: ParserUrls = { happyDom: urlOf('happy-dom'), mermaid: urlOf('mermaid'), typescript: urlOf('typescript') };
+    const urls: ParserUrls = { happyDom: urlOf('happy-dom'), mermaid: urlOf('mermaid'), typescript: urlOf('typescript'), yaml: urlOf('yaml') };
     const started = ChildHost.start<ParseRequest, Reply>({
       name: 'validator',
       entry: ENTRY,

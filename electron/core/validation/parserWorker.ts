@@ -4,7 +4,8 @@
 /** A request to the worker. */
 export type ParseRequest =
   | { readonly id: number; readonly op: 'mermaid'; readonly text: string }
-  | { readonly id: number; readonly op: 'script'; readonly text: string; readonly fileName: string };
+  | { readonly id: number; readonly op: 'script'; readonly text: string; readonly fileName: string }
+  | { readonly id: number; readonly op: 'document'; readonly text: string };
 
 interface PortLike {
   on(event: 'message', listener: (message: ParseRequest) => void): void;
@@ -16,6 +17,7 @@ export interface ParserUrls {
   readonly happyDom: string;
   readonly mermaid: string;
   readonly typescript: string;
+  readonly yaml: string;
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- mermaid's diagram databases and the TypeScript namespace are untyped here */
@@ -28,6 +30,7 @@ export interface ParserUrls {
 export function serveParsers(port: PortLike, load: (url: string) => Promise<any>, urls: ParserUrls): void {
   let mermaidReady: Promise<any> | undefined;
   let typescriptReady: Promise<any> | undefined;
+  let yamlReady: Promise<any> | undefined;
 
   const loadMermaid = async () => {
     const { Window } = await load(urls.happyDom);
@@ -116,8 +119,18 @@ export function serveParsers(port: PortLike, load: (url: string) => Promise<any>
     return { status: 'parsed', version: ts.version, diagnostics, statements: source.statements.length, declarations };
   };
 
+  // JSON, or YAML with aliases bounded (a "billion laughs" document would expand without end).
+  const parseDocument = async (text: string) => {
+    const yaml = await (yamlReady ??= load(urls.yaml));
+    try {
+      return { status: 'parsed', doc: text.startsWith('{') ? JSON.parse(text) : yaml.parse(text, { maxAliasCount: 100 }) };
+    } catch (error: any) {
+      return { status: 'invalid', error: String(error?.message ?? error).slice(0, 600) };
+    }
+  };
+
   port.on('message', (request) => {
-    const run = request.op === 'mermaid' ? parseMermaid(request.text) : parseScript(request.text, request.fileName);
+    const run = request.op === 'mermaid' ? parseMermaid(request.text) : request.op === 'script' ? parseScript(request.text, request.fileName) : parseDocument(request.text);
     run.then(
       (result) => port.postMessage({ id: request.id, ...result }),
       (error: any) => port.postMessage({ id: request.id, status: 'failed', error: String(error?.stack ?? error) }),
