@@ -24,6 +24,7 @@ import type { DataFolderMoveProgress } from '../../shared/contract/app';
 import { connectInProcess } from '../../shared/rpc/loopback';
 import { REPO } from '../helpers/cli';
 import { expectSeeded, seedDataFolder, snapshot } from '../helpers/dataFolderSeed';
+import { datasetWorker } from '../helpers/datasets';
 import { writeServedModel } from '../helpers/modelServer';
 import { canMount, mount, umount } from '../helpers/mounts';
 import { makeTempDir } from '../helpers/tempDir';
@@ -310,6 +311,34 @@ describe('refusals: nothing is changed, and the message names the folder and wha
       await expect(api.app.planDataFolderMove({ to: data })).rejects.toThrow('is the data folder already');
       expect(holder.core).toBe(core);
       expect((await api.artifacts.list({})).total).toBe(3);
+    } finally {
+      await holder.close();
+    }
+  }, TIMEOUT);
+});
+
+describe('work in this app that a stop would break', () => {
+  it('a dataset import running: refused, naming it, while the core goes on serving and the import ends', async () => {
+    const { base, data } = await usedFolder('importing');
+    const workerFile = await datasetWorker();
+    const holder = await CoreHolder.start({ root: data, dataDir: data, start: (dataDir) => createCore({ dataDir, datasetWorkerFile: workerFile }) });
+    try {
+      const core = holder.core!;
+      // About 20 MiB of examples: seconds of import, long enough to ask for the move while it runs.
+      const file = join(base, 'large.jsonl');
+      const filler = 'The service stores orders, their line items and shipping addresses; '.repeat(34);
+      writeFileSync(file, Array.from({ length: 8000 }, (_, i) => JSON.stringify({ prompt: `Describe system ${i}. ${filler}`, completion: `erDiagram\n  ORDER_${i} ||--|{ ITEM : has` })).join('\n'));
+      let progressed!: () => void;
+      const running = new Promise<void>((resolve) => (progressed = resolve));
+      const imported = core.services.datasets.importFile(file, {}, { onProgress: () => progressed() });
+      await running;
+      const error = await failure(holder.planMove(join(base, 'while-importing')));
+      expect(error).toMatchObject({ code: 'conflict' });
+      expect(error!.message).toBe('A dataset import is running: wait for it to finish or cancel it on the Datasets page, then move the data folder; nothing was changed.');
+      expect(existsSync(join(base, 'while-importing'))).toBe(false);
+      expect(holder.core).toBe(core);
+      expect((await imported).status).toBe('imported');
+      await expect(holder.planMove(join(base, 'after-import'))).resolves.toMatchObject({ to: join(base, 'after-import') });
     } finally {
       await holder.close();
     }

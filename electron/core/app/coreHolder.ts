@@ -244,8 +244,14 @@ function planView(plan: MovePlan): DataFolderMovePlan {
 }
 
 /** Work in this process a stop would break. */
-function busyWith(core: Core): string | null {
-  return core.services.generation.busy ? 'A generation is running: stop it or wait for it to finish, then move the data folder; nothing was changed.' : null;
+export function busyWith(core: Core): string | null {
+  const { generation, datasets, operations } = core.services;
+  const then = 'then move the data folder; nothing was changed.';
+  if (generation.busy) return `A generation is running: stop it or wait for it to finish, ${then}`;
+  if (datasets.running > 0) return `A dataset import is running: wait for it to finish or cancel it on the Datasets page, ${then}`;
+  const operation = operations.underway[0];
+  if (operation) return `${operation} is under way: wait for it to finish, ${then}`;
+  return null;
 }
 
 /** The answer of a core that no holder serves (a CLI command's, a test's) to the held methods. */

@@ -61,6 +61,11 @@ export class DatasetService {
   private readonly jobs = new Map<AbortController, Promise<unknown>>();
   private readonly tmpDir: string;
 
+  /** Imports and builds running now (each in its worker). */
+  get running(): number {
+    return this.jobs.size;
+  }
+
   constructor(private readonly deps: DatasetServiceDeps) {
     const uploadDir = join(deps.dataDir, 'uploads');
     this.tmpDir = join(deps.dataDir, 'tmp');

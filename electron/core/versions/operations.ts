@@ -28,12 +28,22 @@ export interface OperationsDeps {
 
 /** What is done with a version beyond serving: exporting it as GGUF, publishing it to Ollama, comparing it. */
 export class VersionOperations {
+  /** What runs now, e.g. "The export of v3"; a move of the data folder waits for none of it, so it is refused meanwhile. */
+  private readonly running = new Set<string>();
+
   constructor(private readonly deps: OperationsDeps) {}
+
+  /** The exports and publishes under way, each as "The export of v3" / "The publish of v3 to Ollama". */
+  get underway(): string[] {
+    return [...this.running];
+  }
 
   async export(input: ExportArgs, signal?: AbortSignal): Promise<{ path: string; bytes: number; sha256: string }> {
     const args = parseInput(ExportArgs, input);
     const { version, model } = await this.intact(args.versionId);
     const progress = (p: { phase: OperationProgress['phase']; done: number; total: number; message: string }) => this.deps.onProgress({ operationId: args.operationId, ...p });
+    const what = `The export of v${version.number} (operation ${args.operationId})`;
+    this.running.add(what);
     try {
       // The app's own exports folder is made on first use; any other folder must exist.
       const exports = join(this.deps.dataDir, 'exports');
@@ -54,6 +64,8 @@ export class VersionOperations {
     } catch (error) {
       progress({ phase: 'failed', done: 0, total: 1, message: (error as Error).message });
       throw asArgument(error);
+    } finally {
+      this.running.delete(what);
     }
   }
 
@@ -66,6 +78,8 @@ export class VersionOperations {
     const name = args.name ?? `architect-${version.kinds[0] ?? 'model'}:v${version.number}`;
     const progress = (p: { phase: OperationProgress['phase']; done: number; total: number; message: string }) => this.deps.onProgress({ operationId: args.operationId, ...p });
     const merged = join(this.deps.dataDir, 'exports', `.publish-${args.operationId}.gguf`);
+    const what = `The publish of v${version.number} to Ollama (operation ${args.operationId})`;
+    this.running.add(what);
     try {
       // Loaded on first use: publishing is rare, and the app starts faster without it.
       const { exportVersion } = await import('./export');
@@ -102,6 +116,7 @@ export class VersionOperations {
       progress({ phase: 'failed', done: 0, total: 1, message: (error as Error).message });
       throw asArgument(error);
     } finally {
+      this.running.delete(what);
       await rm(merged, { force: true });
     }
   }
