@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSy
 import { join, relative } from 'node:path';
 import { expect } from 'vitest';
 import { createCore } from '../../electron/core/services';
+import { storeVersion } from './storedVersion';
 
 export const ARTIFACTS = 3;
 export const MODEL_FILE = 'tiny.gguf';
@@ -26,19 +27,7 @@ export async function seedDataFolder(dataDir: string, model: string, outside: st
     writeFileSync(join(dir, 'adapter.gguf'), adapter);
     writeFileSync(join(dir, 'manifest.json'), '{"version":1}\n');
     const now = new Date().toISOString();
-    core.services.store.versions.insert({
-      modelId: base.id,
-      baseName: base.name,
-      baseSha256: base.sha256,
-      number: 1,
-      parent: null,
-      jobId: null,
-      jobType: 'manual',
-      dir,
-      adapterPath: join(dir, 'adapter.gguf'),
-      adapterSha256: createHash('sha256').update(adapter).digest('hex'),
-      adapterBytes: adapter.length,
-      kinds: ['erd'],
+    storeVersion(core.services.store, base, join(dir, 'adapter.gguf'), {
       dataset: { examples: 10, validation: 1 },
       metrics: { trainLoss: 1, validationLoss: 1.2, steps: 10 },
       createdAt: now,

@@ -11,6 +11,7 @@ import { jobFiles } from '../../electron/core/training/jobData';
 import { runCliBounded, within } from '../helpers/bounded';
 import { datasetWorker } from '../helpers/datasets';
 import { MEMORISE } from '../helpers/training';
+import { storeVersion } from '../helpers/storedVersion';
 import { makeTempDir } from '../helpers/tempDir';
 import { writeTinyAdapter, writeTinyModel } from '../helpers/tinyModel';
 
@@ -53,23 +54,7 @@ beforeAll(async () => {
     mkdirSync(versionDir, { recursive: true });
     adapter = join(versionDir, 'adapter.gguf');
     writeTinyAdapter(adapter, spec, { rank: 2, alpha: 4, targets: ['attn_q'] });
-    core.services.store.versions.insert({
-      modelId: base.id,
-      baseName: base.name,
-      baseSha256: base.sha256,
-      number: 1,
-      parent: null,
-      jobId: null,
-      jobType: 'manual',
-      dir: versionDir,
-      adapterPath: adapter,
-      adapterSha256: sha256(adapter),
-      adapterBytes: statSync(adapter).size,
-      kinds: ['erd'],
-      dataset: { examples: 1, validation: 0 },
-      metrics: { trainLoss: null, validationLoss: null, steps: 1 },
-      createdAt: new Date().toISOString(),
-    });
+    storeVersion(core.services.store, base, adapter);
   } finally {
     await core.dispose();
   }
