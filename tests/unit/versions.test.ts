@@ -53,6 +53,15 @@ async function generate(core: Core, kind: GeneratedKind = 'erd', requirements = 
   });
 }
 
+/** The base imported and the blog example memorised by a manual job, run to its end (v1, if it succeeded). */
+async function trainV1(core: Core) {
+  const api = core.connect().api;
+  const modelId = (await core.services.models.import({ path: modelPath })).id;
+  const datasetId = await importDataset(core, 'blog', [BLOG]);
+  const job = await api.training.start({ modelId, datasetId, config: { epochs: 40, batchSize: 1, rank: 8, alpha: 16, learningRate: 1e-2, schedule: 'constant', targets: [...ALL_TARGETS], valSplit: 0, dropout: 0 } });
+  return { api, modelId, done: await until(core, job.id) };
+}
+
 const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (e: { code: string; field?: string; message: string }) => e);
 
 describe('the version registry', () => {
@@ -60,18 +69,14 @@ describe('the version registry', () => {
     const dir = makeTempDir('architect-versions-');
     const core = await startCore(dir.path);
     try {
-      const api = core.connect().api;
-      const modelId = (await core.services.models.import({ path: modelPath })).id;
-      const datasetId = await importDataset(core, 'blog', [BLOG]);
-      const job = await api.training.start({ modelId, datasetId, config: { epochs: 40, batchSize: 1, rank: 8, alpha: 16, learningRate: 1e-2, schedule: 'constant', targets: [...ALL_TARGETS], valSplit: 0, dropout: 0 } });
-      const done = await until(core, job.id);
+      const { api, modelId, done } = await trainV1(core);
       expect(done.status, done.message ?? '').toBe('succeeded');
       // A manual version without held-out examples waits for the user.
       expect(done.message).toMatch(/v1 was not evaluated .* stays a candidate/);
       const listed = await api.versions.list({});
       expect(listed.versions).toHaveLength(1);
       const v1 = listed.versions[0]!;
-      expect(v1).toMatchObject({ number: 1, status: 'candidate', modelId, kinds: ['erd'], activeFor: [], jobId: job.id, damaged: null });
+      expect(v1).toMatchObject({ number: 1, status: 'candidate', modelId, kinds: ['erd'], activeFor: [], jobId: done.id, damaged: null });
       // Nothing chosen: the installed base serves every kind.
       expect(listed.active.find((a) => a.kind === 'erd')).toMatchObject({ modelId, version: null, inherited: true });
 
@@ -187,11 +192,8 @@ describe('the version registry', () => {
     const dir = makeTempDir('architect-versions-cli-');
     const core = await startCore(dir.path);
     try {
-      const api = core.connect().api;
-      const modelId = (await core.services.models.import({ path: modelPath })).id;
-      const datasetId = await importDataset(core, 'blog', [BLOG]);
-      const job = await api.training.start({ modelId, datasetId, config: { epochs: 40, batchSize: 1, rank: 8, alpha: 16, learningRate: 1e-2, schedule: 'constant', targets: [...ALL_TARGETS], valSplit: 0, dropout: 0 } });
-      expect((await until(core, job.id)).status).toBe('succeeded');
+      const { done } = await trainV1(core);
+      expect(done.status).toBe('succeeded');
     } finally {
       await core.dispose();
     }
