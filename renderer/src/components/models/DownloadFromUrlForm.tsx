@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { FormEvent } from 'react';
 import { useModels } from '../../stores/models';
-import { NoticeLine } from './NoticeLine';
+import { NoticeLine } from '../NoticeLine';
 
 /** A form that starts a download from an https address or an hf: reference. */
 export function DownloadFromUrlForm() {

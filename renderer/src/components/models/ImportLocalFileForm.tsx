@@ -3,7 +3,7 @@ import type { ChangeEvent, FormEvent } from 'react';
 import { canLearnFilePaths } from '../../api/files';
 import { useModels } from '../../stores/models';
 import { useDropZone } from '../useDropZone';
-import { NoticeLine } from './NoticeLine';
+import { NoticeLine } from '../NoticeLine';
 
 /**
  * Import a local GGUF where it lies. In the desktop app a file can be chosen or dropped on this card (the preload tells

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { InstalledModel } from '../../../../shared/contract/models';
 import { formatGB, useModels } from '../../stores/models';
-import { NoticeLine } from './NoticeLine';
+import { NoticeLine } from '../NoticeLine';
 
 const SOURCE_LABELS: Record<InstalledModel['source'], string> = { catalog: 'catalog', url: 'URL', import: 'imported' };
 

@@ -4,7 +4,7 @@ import { api } from '../../api/client';
 import { messageOf } from '../../stores/errors';
 import { formatGB, useModels } from '../../stores/models';
 import type { Notice } from '../../stores/models';
-import { NoticeLine } from './NoticeLine';
+import { NoticeLine } from '../NoticeLine';
 
 /** Whether Ollama answers at its host and which models it has, with a form to change the host and check again. */
 export function OllamaStatusCard() {

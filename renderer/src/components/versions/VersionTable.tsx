@@ -3,6 +3,7 @@ import type { ReactNode } from 'react';
 import { GeneratedKind } from '../../../../shared/contract/generation';
 import type { Version } from '../../../../shared/contract/versions';
 import { useVersions } from '../../stores/versions';
+import { NoticeLine } from '../NoticeLine';
 import { ActivatePanel, DeletePanel, ExportPanel, PublishPanel } from './VersionActions';
 import type { BaseGroup } from './VersionsSection';
 import { STATUS_HELP, STATUS_LABELS, formatLoss3, formatWhen, heldOutLoss, validShareText } from './format';
@@ -56,11 +57,7 @@ export function BaseVersions({ group }: { group: BaseGroup }) {
         )}
       </table>
       {group.versions.length === 0 && <p className="muted small">No versions yet: a training job on this base writes v1.</p>}
-      {notice && (
-        <p className={notice.tone === 'error' ? 'error-text small' : 'ok-text small'} role={notice.tone === 'error' ? 'alert' : 'status'} data-testid="group-notice">
-          {notice.text}
-        </p>
-      )}
+      <NoticeLine notice={notice} testId="group-notice" small />
     </article>
   );
 }
@@ -157,11 +154,7 @@ function VersionRows({
               ) : (
                 <span className="muted small">Not evaluated by the gate (no held-out examples of its kinds): activate it if you trust it.</span>
               )}
-              {notice && (
-                <p className={notice.tone === 'error' ? 'error-text small' : 'ok-text small'} role={notice.tone === 'error' ? 'alert' : 'status'} data-testid={`version-notice-${v.id}`}>
-                  {notice.text}
-                </p>
-              )}
+              <NoticeLine notice={notice} testId={`version-notice-${v.id}`} small />
             </div>
             <div className="inline row-actions">
               {button('activate', 'Activate…', usable)}
@@ -210,11 +203,7 @@ function BaseRows({ group, open, onActivate, children }: { group: BaseGroup; ope
           <div className="gate-line">
             <div className="gate-text">
               <span className="muted small">The model as it was installed, with no adapter.</span>
-              {notice && (
-                <p className={notice.tone === 'error' ? 'error-text small' : 'ok-text small'} role={notice.tone === 'error' ? 'alert' : 'status'} data-testid={`base-notice-${model.id}`}>
-                  {notice.text}
-                </p>
-              )}
+              <NoticeLine notice={notice} testId={`base-notice-${model.id}`} small />
             </div>
             <div className="inline row-actions">
               <button className={`small${open ? ' pressed' : ''}`} onClick={onActivate} aria-expanded={open} disabled={model.missing} aria-label={`Activate the plain base of ${model.name}`}>
