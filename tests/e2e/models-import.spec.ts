@@ -137,7 +137,9 @@ test('browser: no file picker; the card says choosing or dropping works in the d
   await expect(card.locator('input[type="file"]')).toHaveCount(0);
   await expect(card.getByLabel('Path of a .gguf file on this machine')).toBeVisible();
 
-  const rows = await page.getByRole('article', { name: 'Installed models' }).locator('tbody tr').count();
+  // The models the earlier tests installed, from the store: counted on the page only once the list has loaded.
+  const rows = (JSON.parse(runCli(['models', '--json', '--data-dir', dataDir.path]).stdout) as { models: unknown[] }).models.length;
+  await expect(page.getByRole('article', { name: 'Installed models' }).locator('tbody tr')).toHaveCount(rows);
   await dropFile(page, '[data-testid="import-drop"]', 'dropped-tiny.gguf');
   await expect(page.getByTestId('import-notice')).toHaveAttribute('role', 'alert');
   await expect(page.getByTestId('import-notice')).toContainText('a browser page does not learn a file’s path');
